@@ -1,0 +1,234 @@
+-- payments.apply_gateway_status(order_number, transaction_status, fraud_status,
+--     gross_amount, transaction_id, status_code, source, payload, run_id)
+-- The single entry point for webhook, sync, reconcile, cron and manual calls:
+-- locks the order, runs the DESIGN §5 state machine, calls the side-effect
+-- functions and logs the event with its decision, all in one transaction.
+CREATE OR REPLACE FUNCTION payments.apply_gateway_status(
+    order_number text,
+    transaction_status text,
+    fraud_status text DEFAULT NULL,
+    gross_amount numeric DEFAULT NULL,
+    transaction_id text DEFAULT NULL,
+    status_code text DEFAULT NULL,
+    source text DEFAULT 'manual',
+    payload jsonb DEFAULT NULL,
+    run_id bigint DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = payments, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    o payments.orders;
+    n payments.normalized_status;
+    v_ts text := lower(btrim(apply_gateway_status.transaction_status));
+    v_fs text := nullif(lower(btrim(apply_gateway_status.fraud_status)), '');
+    v_tx text := nullif(btrim(apply_gateway_status.transaction_id), '');
+    v_same_tx boolean;
+    v_other_tx boolean;
+    v_new_status text;
+    v_decision text;
+    v_flag text;            -- review reason to set
+    v_accept boolean := true;   -- record the event as the order's gateway state
+    v_effects jsonb := '[]'::jsonb;
+    v_effect jsonb;
+    v_clear_challenge boolean;
+    v_prev_status text;
+    v_log_id bigint;
+BEGIN
+    IF apply_gateway_status.source IS NULL
+       OR apply_gateway_status.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
+        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
+            quote_nullable(apply_gateway_status.source) USING ERRCODE = 'PM009';
+    END IF;
+    IF v_ts IS NULL OR v_ts = '' THEN
+        RAISE EXCEPTION 'transaction_status is required' USING ERRCODE = 'PM009';
+    END IF;
+
+    o := payments.lock_order(apply_gateway_status.order_number);
+    n := payments.normalize_midtrans_status(v_ts, v_fs);
+    v_prev_status := o.status;
+    v_new_status := o.status;
+    v_same_tx := v_tx IS NOT NULL AND v_tx = o.gateway_transaction_id;
+    v_other_tx := v_tx IS NOT NULL AND o.gateway_transaction_id IS NOT NULL
+                  AND v_tx <> o.gateway_transaction_id;
+
+    IF NOT n.recognized THEN
+        v_decision := 'unknown_status';
+        v_accept := false;
+    ELSIF v_same_tx AND payments.gateway_rank(o.gateway_status) > payments.gateway_rank(v_ts) THEN
+        -- this transaction already moved past this status (e.g. a retried
+        -- `settlement` arriving after the `deny` reversal): stale
+        v_decision := 'stale_ignored';
+        v_accept := false;
+    ELSIF n.order_status IS NULL THEN
+        -- partial_refund / chargeback / partial_chargeback: people decide
+        v_decision := 'flagged';
+        v_flag := n.review_reason;
+    ELSE
+        CASE o.status
+        WHEN 'pending' THEN
+            CASE n.order_status
+            WHEN 'pending' THEN
+                v_decision := CASE WHEN n.review_reason IS NULL THEN 'noop' ELSE 'flagged' END;
+                v_flag := n.review_reason;
+            WHEN 'paid' THEN
+                IF apply_gateway_status.gross_amount IS NOT NULL
+                   AND apply_gateway_status.gross_amount <> o.gross_amount THEN
+                    v_decision := 'amount_mismatch';
+                    v_flag := 'amount_mismatch';
+                ELSE
+                    v_decision := 'paid';
+                    v_new_status := 'paid';
+                END IF;
+            WHEN 'refunded' THEN
+                v_decision := 'refunded';
+                v_new_status := 'refunded';
+            ELSE  -- failed, expired
+                v_decision := 'released';
+                v_new_status := n.order_status;
+            END CASE;
+        WHEN 'paid' THEN
+            CASE n.order_status
+            WHEN 'pending' THEN
+                v_decision := 'stale_ignored';
+                v_accept := false;
+            WHEN 'paid' THEN
+                IF v_other_tx THEN
+                    -- a second, different transaction paid the same order
+                    v_decision := 'duplicate_payment';
+                    v_flag := 'duplicate_payment';
+                    v_accept := false;
+                ELSE
+                    v_decision := 'noop';   -- still re-runs any missing side-effect below
+                END IF;
+            WHEN 'failed' THEN
+                IF v_same_tx THEN
+                    v_decision := 'reversed';   -- e.g. settlement -> deny
+                    v_new_status := 'failed';
+                    v_flag := 'payment_reversed';
+                ELSE
+                    v_decision := 'stale_ignored';  -- an older attempt failing
+                    v_accept := false;
+                END IF;
+            WHEN 'expired' THEN
+                v_decision := 'stale_ignored';
+                v_accept := false;
+            WHEN 'refunded' THEN
+                IF v_other_tx THEN
+                    v_decision := 'flagged';
+                    v_flag := 'refund_other_transaction';
+                    v_accept := false;
+                ELSE
+                    v_decision := 'refunded';
+                    v_new_status := 'refunded';
+                END IF;
+            END CASE;
+        WHEN 'failed', 'expired' THEN
+            CASE n.order_status
+            WHEN 'paid' THEN
+                IF apply_gateway_status.gross_amount IS NOT NULL
+                   AND apply_gateway_status.gross_amount <> o.gross_amount THEN
+                    v_decision := 'amount_mismatch';
+                    v_flag := 'amount_mismatch';
+                ELSE
+                    v_decision := 'late_payment';
+                    v_new_status := 'paid';
+                END IF;
+            WHEN 'refunded' THEN
+                v_decision := 'refunded';
+                v_new_status := 'refunded';
+            WHEN 'pending' THEN
+                v_decision := 'stale_ignored';
+                v_accept := false;
+            ELSE
+                v_decision := 'noop';   -- released once already; re-run is a no-op
+            END CASE;
+        WHEN 'refunded' THEN
+            IF n.order_status = 'paid' THEN
+                v_decision := 'flagged';
+                v_flag := 'paid_after_refund';
+                v_accept := false;
+            ELSIF n.order_status = 'refunded' THEN
+                v_decision := 'noop';
+            ELSE
+                v_decision := 'stale_ignored';
+                v_accept := false;
+            END IF;
+        END CASE;
+    END IF;
+
+    -- a fraud challenge resolved at Midtrans (accepted or denied) clears its flag
+    v_clear_challenge := coalesce(o.review_reason = 'fraud_challenge' AND v_accept
+                                  AND n.review_reason IS NULL AND v_new_status <> 'pending', false);
+
+    UPDATE payments.orders AS x
+       SET status = v_new_status,
+           paid_at = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
+                          THEN now() ELSE x.paid_at END,
+           paid_amount = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
+                              THEN coalesce(apply_gateway_status.gross_amount, x.gross_amount)
+                              ELSE x.paid_amount END,
+           gateway_status = CASE WHEN v_accept THEN v_ts ELSE x.gateway_status END,
+           gateway_transaction_id = CASE WHEN v_accept THEN coalesce(v_tx, x.gateway_transaction_id)
+                                         ELSE x.gateway_transaction_id END,
+           fraud_status = CASE WHEN v_accept THEN v_fs ELSE x.fraud_status END,
+           gateway_event_at = CASE WHEN v_accept THEN now() ELSE x.gateway_event_at END,
+           gateway_checked_at = CASE WHEN apply_gateway_status.source IN ('sync', 'reconcile')
+                                     THEN now() ELSE x.gateway_checked_at END,
+           needs_review = v_flag IS NOT NULL OR (x.needs_review AND NOT v_clear_challenge),
+           review_reason = CASE WHEN v_flag IS NOT NULL THEN v_flag
+                                WHEN v_clear_challenge THEN NULL
+                                ELSE x.review_reason END,
+           updated_at = now()
+     WHERE x.id = o.id;
+
+    -- An accepted event re-runs the side-effects of the resulting status; each is
+    -- idempotent by marker, so a duplicate also heals anything still missing.
+    IF v_accept THEN
+        IF v_new_status = 'paid' THEN
+            v_effect := CASE o.kind WHEN 'ticket' THEN payments.apply_ticket_payment(o.order_number)
+                                    ELSE payments.apply_product_payment(o.order_number) END;
+        ELSIF v_new_status IN ('failed', 'expired', 'refunded') THEN
+            v_effect := CASE o.kind WHEN 'ticket' THEN payments.release_ticket_capacity(o.order_number)
+                                    ELSE payments.release_product_stock(o.order_number) END;
+        END IF;
+        IF v_effect ->> 'effect' <> 'none' THEN
+            v_effects := jsonb_build_array(v_effect);
+        END IF;
+        IF v_effect ->> 'effect' = 'review' THEN
+            v_decision := v_decision || '_review';
+        END IF;
+    END IF;
+
+    SELECT * INTO o FROM payments.orders AS x WHERE x.id = o.id;
+
+    INSERT INTO payments.webhook_logs (source, event_type, order_number, transaction_id,
+        transaction_status, fraud_status, status_code, gross_amount, signature_valid, outcome,
+        detail, payload, run_id)
+    VALUES (apply_gateway_status.source, 'gateway_status', o.order_number, v_tx, v_ts, v_fs,
+        apply_gateway_status.status_code, apply_gateway_status.gross_amount,
+        CASE WHEN apply_gateway_status.source = 'webhook' THEN true END,
+        v_decision,
+        jsonb_build_object('previous_status', v_prev_status, 'new_status', o.status,
+                           'effects', v_effects, 'review_reason', o.review_reason),
+        apply_gateway_status.payload, apply_gateway_status.run_id)
+    RETURNING id INTO v_log_id;
+
+    RETURN jsonb_build_object(
+        'order_number', o.order_number,
+        'kind', o.kind,
+        'previous_status', v_prev_status,
+        'new_status', o.status,
+        'decision', v_decision,
+        'effects', v_effects,
+        'needs_review', o.needs_review,
+        'review_reason', o.review_reason,
+        'log_id', v_log_id);
+END
+$$;
+
+COMMENT ON FUNCTION payments.apply_gateway_status(text, text, text, numeric, text, text, text, jsonb, bigint) IS
+    'Single entry point for a Midtrans status from any source: lock, decide (DESIGN §5), apply, log; PM001 unknown order, PM009 bad argument';

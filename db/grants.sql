@@ -1,0 +1,29 @@
+-- Applied by `payments migrate` after db/functions/: the runner role may only
+-- EXECUTE the public SQL API; everything else stays private to the owner.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments FROM payments_runner, payments_readonly;
+
+GRANT EXECUTE ON FUNCTION
+    payments.create_ticket_order(text, jsonb, timestamptz, numeric, text),
+    payments.create_product_order(text, jsonb, timestamptz, numeric, text),
+    payments.normalize_midtrans_status(text, text),
+    payments.apply_gateway_status(text, text, text, numeric, text, text, text, jsonb, bigint),
+    payments.apply_ticket_payment(text),
+    payments.release_ticket_capacity(text),
+    payments.apply_product_payment(text),
+    payments.release_product_stock(text),
+    payments.find_mismatches(integer, interval),
+    payments.reconcile_local(integer, text, bigint),
+    payments.check_invariants(),
+    payments.resolve_review(text, text, text, text),
+    payments.repair_counter_drift(text),
+    payments.log_event(text, text, text, text, jsonb, jsonb, boolean, text, text, bigint),
+    payments.start_run(text, text),
+    payments.finish_run(bigint, jsonb, text)
+TO payments_runner;
+
+GRANT EXECUTE ON FUNCTION
+    payments.normalize_midtrans_status(text, text),
+    payments.find_mismatches(integer, interval),
+    payments.check_invariants()
+TO payments_readonly;

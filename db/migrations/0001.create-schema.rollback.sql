@@ -1,0 +1,2 @@
+-- Rollback of 0001: drops everything in the payments schema.
+DROP SCHEMA payments CASCADE;

@@ -1,0 +1,20 @@
+-- Rollback of 0002: take the grants back. The roles themselves are cluster-wide
+-- and may be used by other databases, so they are dropped only when unused.
+ALTER DEFAULT PRIVILEGES IN SCHEMA payments GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA payments FROM payments_readonly;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments FROM payments_runner, payments_readonly;
+REVOKE ALL ON SCHEMA payments FROM payments_runner, payments_readonly;
+DO $$
+BEGIN
+    DROP ROLE IF EXISTS payments_runner;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    RAISE NOTICE 'payments_runner still owns or holds privileges elsewhere; kept';
+END
+$$;
+DO $$
+BEGIN
+    DROP ROLE IF EXISTS payments_readonly;
+EXCEPTION WHEN dependent_objects_still_exist THEN
+    RAISE NOTICE 'payments_readonly still owns or holds privileges elsewhere; kept';
+END
+$$;
