@@ -1,0 +1,80 @@
+"""Test harness shared by pytest tests and pgTAP files.
+
+One PostgreSQL server per session (see tests/pgserver.py), one migrated
+template database, and a fresh clone of it for every test. Each pgTAP file in
+db/tests/ is one pytest test (tests/test_pgtap.py), so it counts in pytest's
+summary.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from runner.migrate import migrate
+from tests.pgserver import Server, provision, wait_until_ready
+
+ROOT = Path(__file__).resolve().parent
+PGTAP_DIR = ROOT / "db" / "tests"
+TEMPLATE = f"payments_template_{os.getpid()}"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    server = provision()
+    try:
+        wait_until_ready(server)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: Server) -> Iterator[str]:
+    """A database migrated with `payments migrate`, plus pgTAP and test helpers."""
+    pg_server.drop_database(TEMPLATE)
+    url = pg_server.create_database(TEMPLATE)
+    migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
+        conn.execute((PGTAP_DIR / "test_helpers.sql").read_text())
+    try:
+        yield TEMPLATE
+    finally:
+        pg_server.drop_database(TEMPLATE)
+
+
+@pytest.fixture()
+def db_url(pg_server: Server, template_db: str) -> Iterator[str]:
+    """URL of a fresh database cloned from the migrated template."""
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    url = pg_server.create_database(name, template=template_db)
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture()
+def db(db_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection (superuser) to a fresh database."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield conn
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    assertions = files = 0
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for key, value in getattr(report, "user_properties", []):
+            if key == "pgtap_assertions":
+                files += 1
+                assertions += value
+    if files:
+        terminalreporter.write_line(
+            f"pgTAP: {files} files, {assertions} assertions (each file one pytest test, run by pg_prove)")

@@ -1,0 +1,90 @@
+"""Shows that the order row lock is what makes concurrent settlements safe.
+
+Creates a scratch database, migrates it, replaces payments.lock_order() with a
+copy that does not lock (FOR UPDATE removed), then runs the same race as
+tests/test_concurrency.py::test_fifty_simultaneous_settlements_issue_tickets_once
+and prints what happened. Expected: duplicated tickets / capacity finalized
+more than once, or errors. Then it restores the real function and runs the
+race again for comparison.
+
+    PYTHONPATH=. python scripts/lock_removal_check.py postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from runner.migrate import apply_functions, migrate
+from tests.pgserver import with_database
+
+UNLOCKED = """
+CREATE OR REPLACE FUNCTION payments.lock_order(order_number text, kind text DEFAULT NULL)
+RETURNS payments.orders LANGUAGE plpgsql SET search_path = payments, pg_temp AS $$
+#variable_conflict use_column
+DECLARE o payments.orders;
+BEGIN
+    SELECT * INTO o FROM payments.orders AS x WHERE x.order_number = lock_order.order_number;
+    IF NOT FOUND THEN RAISE EXCEPTION 'unknown order' USING ERRCODE = 'PM001'; END IF;
+    RETURN o;
+END $$;
+"""
+
+
+def race(url: str, callers: int = 50) -> dict:
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("TRUNCATE payments.tickets, payments.ticket_order_items, payments.webhook_logs,"
+                   " payments.orders, payments.ticket_slots RESTART IDENTITY CASCADE")
+        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('A', 100)")
+        db.execute("SELECT payments.create_ticket_order('RACE-1', %s, %s, 300000)",
+                   (Jsonb([{"slot": "A", "quantity": 3}]), datetime.now(UTC) + timedelta(hours=1)))
+        conns = [psycopg.connect(url, autocommit=True) for _ in range(callers)]
+        barrier = threading.Barrier(callers)
+
+        def settle(i: int) -> str:
+            barrier.wait()
+            try:
+                conns[i].execute("SELECT payments.apply_gateway_status('RACE-1', 'settlement', NULL,"
+                                 " '300000.00', 'tx', '200', 'webhook', NULL)")
+                return "ok"
+            except psycopg.Error as exc:
+                return f"error {exc.sqlstate}"
+
+        with ThreadPoolExecutor(callers) as pool:
+            outcomes = Counter(pool.map(settle, range(callers)))
+        for c in conns:
+            c.close()
+        tickets = db.execute("SELECT count(*) FROM payments.tickets WHERE status = 'active'").fetchone()[0]
+        reserved, sold = db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone()
+        paid = db.execute("SELECT count(*) FROM payments.webhook_logs WHERE outcome = 'paid'").fetchone()[0]
+        violations = db.execute("SELECT count(*) FROM payments.check_invariants()").fetchone()[0]
+    return {"calls": dict(outcomes), "active_tickets": tickets, "slot_reserved": reserved,
+            "slot_sold": sold, "decided_paid": paid, "invariant_violations": violations}
+
+
+def main(admin_url: str) -> None:
+    name = "payments_lock_removal_check"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = with_database(admin_url, name)
+    migrate(url)
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(UNLOCKED)
+    print("without the order row lock:", race(url))
+    with psycopg.connect(url, autocommit=True) as db:
+        apply_functions(db)
+    print("with the order row lock:   ", race(url))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/postgres")
