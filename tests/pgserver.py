@@ -15,6 +15,7 @@ Every test gets its own database cloned from one migrated template.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -171,11 +172,9 @@ def start_local_cluster(bin_dir: Path) -> Server:
                     kind="local-cluster", data_dir=data_dir, bin_dir=bin_dir)
 
     def stop() -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             _run_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate",
                               "stop"])
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(base, ignore_errors=True)
 
     server._cleanup.append(stop)
