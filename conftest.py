@@ -78,3 +78,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if files:
         terminalreporter.write_line(
             f"pgTAP: {files} files, {assertions} assertions (each file one pytest test, run by pg_prove)")
+
+
+@pytest.fixture()
+def empty_db_url(pg_server: Server) -> Iterator[str]:
+    """URL of a fresh, empty database (nothing migrated)."""
+    name = f"e_{os.getpid()}_{next(_counter)}"
+    url = pg_server.create_database(name)
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(name)
