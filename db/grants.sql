@@ -19,11 +19,16 @@ GRANT EXECUTE ON FUNCTION
     payments.repair_counter_drift(text),
     payments.log_event(text, text, text, text, jsonb, jsonb, boolean, text, text, bigint),
     payments.start_run(text, text),
-    payments.finish_run(bigint, jsonb, text)
+    payments.finish_run(bigint, jsonb, text),
+    payments.orders_due_for_sync(interval, interval, integer),
+    payments.orders_past_expiry(interval, integer),
+    payments.apply_status_not_found(text, text, interval, bigint),
+    payments.last_runs()
 TO payments_runner;
 
 GRANT EXECUTE ON FUNCTION
     payments.normalize_midtrans_status(text, text),
     payments.find_mismatches(integer, interval),
-    payments.check_invariants()
+    payments.check_invariants(),
+    payments.last_runs()
 TO payments_readonly;

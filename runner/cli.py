@@ -1,32 +1,81 @@
 """The ``payments`` command line.
 
-Exit codes: 0 success; 1 the command ran and found a problem (a failed run,
-a firing alert); 2 bad usage or configuration (click's own code).
+Exit codes: 0 success (or a run skipped because another process holds it);
+1 the command ran and found a problem (a run with errors, Midtrans or the
+database unavailable, a migration failure); 2 bad usage or configuration.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import signal
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import click
 
+from runner import cron as cron_mod
 from runner import migrate as migrate_mod
+from runner import settings as settings_mod
+from runner.settings import Settings, SettingsError, parse_duration
 
 DATABASE_URL_HELP = "PostgreSQL URL (env PAYMENTS_DATABASE_URL), e.g. postgresql://user@host/db"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return settings_mod.load(**overrides)
+    except SettingsError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _echo_result(result: dict, as_json: bool, title: str) -> None:
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+        return
+    if result.get("skipped"):
+        click.echo(f"{title}: skipped ({result.get('reason')})")
+        return
+    parts = [f"{k}={v}" for k, v in result.items() if k != "run_id" and v]
+    click.echo(f"{title} run {result.get('run_id')}: " + (", ".join(parts) or "nothing to do"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="midtrans-payment-finality")
 def main() -> None:
-    """Payment finality for Midtrans shops: every payment side-effect is
-    idempotent and lives in PostgreSQL; this tool migrates the schema and runs
-    the webhook receiver, status sync and reconciliation around it."""
+    """Payment finality for Midtrans shops.
 
+    Every payment side-effect (tickets, capacity, pickup codes, stock) is
+    idempotent and lives in PostgreSQL (schema `payments`). This tool migrates
+    that schema and runs what the database cannot do itself: the Midtrans
+    webhook receiver, the status sync, the reconciliation job and a Midtrans
+    simulator for development.
+
+    Settings come from environment variables (see README); options override them.
+    Exit codes: 0 ok, 1 the command ran and found a problem, 2 bad usage or
+    configuration.
+    """
+
+
+# -- migrate -------------------------------------------------------------------
 
 @main.command()
-@click.option("--database-url", envvar="PAYMENTS_DATABASE_URL", required=True,
-              help=DATABASE_URL_HELP)
+@click.option("--database-url", envvar="PAYMENTS_DATABASE_URL", required=True, help=DATABASE_URL_HELP)
 @click.option("--rollback", is_flag=True, help="Roll back the latest applied migration instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def migrate(database_url: str, rollback: bool, as_json: bool) -> None:
@@ -38,12 +87,219 @@ def migrate(database_url: str, rollback: bool, as_json: bool) -> None:
     try:
         result = migrate_mod.migrate(database_url, rollback=rollback)
     except Exception as exc:  # one clear line, never a traceback with the URL in it
-        click.echo(f"migrate failed: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(1)
+        _fail(f"migrate failed: {type(exc).__name__}: {exc}")
     if as_json:
         click.echo(json.dumps(result.__dict__))
     else:
         click.echo(result.summary())
+
+
+# -- serve ---------------------------------------------------------------------
+
+@main.command()
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--host", help="Listen address (env PAYMENTS_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (env PAYMENTS_PORT, default 8080).")
+@click.option("--sync-interval", help="Sync schedule, e.g. 60s (env PAYMENTS_SYNC_INTERVAL).")
+@click.option("--reconcile-interval", help="Reconcile schedule, e.g. 1h (env PAYMENTS_RECONCILE_INTERVAL).")
+@click.option("--no-sync", is_flag=True, help="Do not run the sync schedule in this process.")
+@click.option("--no-reconcile", is_flag=True, help="Do not run the reconcile schedule in this process.")
+@click.option("--verbose", is_flag=True, help="Debug logging.")
+def serve(database_url: str | None, host: str | None, port: int | None, sync_interval: str | None,
+          reconcile_interval: str | None, no_sync: bool, no_reconcile: bool, verbose: bool) -> None:
+    """Run the webhook receiver and the sync / reconcile schedules.
+
+    Endpoints: POST /midtrans/notification (point Midtrans' notification URL
+    here, behind TLS), GET /healthz, GET /metrics. Several `serve` processes
+    may share one database: each scheduled run is taken by one of them.
+    SIGTERM finishes in-flight requests and runs, then exits 0."""
+    from runner.serve import serve as serve_forever
+
+    settings = _settings(database_url=database_url, host=host, port=port,
+                         sync_interval=_duration(sync_interval, "--sync-interval"),
+                         reconcile_interval=_duration(reconcile_interval, "--reconcile-interval"))
+    _require(settings, database=True, server_key=True)
+    _configure_logging(verbose)
+    asyncio.run(serve_forever(settings, run_sync=not no_sync, run_reconcile=not no_reconcile))
+
+
+def _duration(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value, name)
+    except SettingsError as exc:
+        _fail(f"configuration error: {exc}", 2)
+    return None
+
+
+def _require(settings: Settings, *, database: bool = False, server_key: bool = False) -> None:
+    try:
+        if database:
+            settings.require_database()
+        if server_key:
+            settings.require_server_key()
+    except SettingsError as exc:
+        _fail(f"configuration error: {exc}", 2)
+
+
+# -- sync / reconcile -------------------------------------------------------------
+
+def _run_job(settings: Settings, job: Callable[..., Awaitable[dict]], title: str, once: bool,
+             every: str | None, as_json: bool, needs_midtrans: bool = True) -> None:
+    """Run a job once (exit 1 when it recorded errors) or on a schedule until SIGTERM."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    from runner import db
+    from runner.serve import midtrans_client
+
+    interval = _duration(every, "--every") if every else None
+    if interval is None and not once:
+        _fail(f"say --once or --every DURATION (see payments {title} --help)", 2)
+
+    async def go() -> int:
+        pool = db.make_pool(settings.require_database(), max_size=settings.http_concurrency + 2)
+        client = midtrans_client(settings) if needs_midtrans else None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        worst = 0
+        try:
+            await pool.open(wait=True, timeout=15)
+            while True:
+                result = await job(settings, pool, client)
+                _echo_result(result, as_json, title)
+                if result.get("errors"):
+                    worst = 1
+                if interval is None:
+                    return worst
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                    return worst
+                except TimeoutError:
+                    continue
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            click.echo(f"{title} failed: database unavailable ({type(exc).__name__})", err=True)
+            return 1
+        finally:
+            if client is not None:
+                await client.aclose()
+            await pool.close()
+
+    _configure_logging()
+    sys.exit(asyncio.run(go()))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one sync and exit (1 if any order could not be checked).")
+@click.option("--every", help="Run a sync now and then every DURATION (e.g. 60s) until SIGTERM.")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print each run's totals as JSON.")
+def sync(once: bool, every: str | None, database_url: str | None, as_json: bool) -> None:
+    """Ask the Midtrans Status API about pending orders that are due and apply
+    each answer (source 'sync').
+
+    An order is due when it is older than PAYMENTS_SYNC_MIN_AGE and was never
+    checked, was checked longer than PAYMENTS_SYNC_RECHECK_AFTER ago, or is past
+    its expires_at. Totals (checked, changed, not_found, errors) go to the
+    `runs` table. A Midtrans outage is counted as errors and changes nothing."""
+    from runner.jobs import sync_once
+
+    settings = _settings(database_url=database_url)
+    _require(settings, database=True, server_key=True)
+    _run_job(settings, sync_once, "sync", once, every, as_json)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one reconciliation and exit (1 if it recorded errors).")
+@click.option("--every", help="Reconcile now and then every DURATION (e.g. 1h) until SIGTERM.")
+@click.option("--local-only", is_flag=True,
+              help="Only the network-free repairs (checks 1-4); do not ask Midtrans.")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print each run's totals as JSON.")
+def reconcile(once: bool, every: str | None, local_only: bool, database_url: str | None,
+              as_json: bool) -> None:
+    """Find and repair orders whose state and side-effects disagree.
+
+    Runs payments.reconcile_local in batches (paid orders missing tickets or
+    pickup codes, failed / expired orders still holding capacity or stock),
+    then asks Midtrans about pending orders past expires_at + PAYMENTS_EXPIRY_GRACE:
+    still pending there -> expire at Midtrans first (PAYMENTS_EXPIRE_AT_MIDTRANS),
+    then apply the answer. Only one reconciliation runs at a time across
+    processes; a second one reports 'skipped' and exits 0."""
+    from runner.jobs import reconcile_once
+
+    settings = _settings(database_url=database_url)
+    _require(settings, database=True, server_key=not local_only)
+    _run_job(settings, reconcile_once, "reconcile", once, every, as_json, needs_midtrans=not local_only)
+
+
+# -- schedule-cron ----------------------------------------------------------------
+
+@main.command("schedule-cron")
+@click.option("--every", default="5 minutes", show_default=True,
+              help="How often: '5 minutes', '1 hour' or a cron expression.")
+@click.option("--remove", is_flag=True, help="Remove the job instead.")
+@click.option("--list", "list_", is_flag=True, help="Show the installed job.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100000),
+              help="Orders repaired per check per run.")
+@click.option("--database-url", envvar="PAYMENTS_DATABASE_URL", required=True, help=DATABASE_URL_HELP)
+@click.option("--cron-database-url",
+              help="Database where pg_cron is installed (default: cron.database_name on the same server).")
+def schedule_cron(every: str, remove: bool, list_: bool, batch_size: int, database_url: str,
+                  cron_database_url: str | None) -> None:
+    """Install (idempotently, by job name) a pg_cron job running the
+    network-free reconciliation inside PostgreSQL, or --remove it.
+
+    The job runs `SELECT payments.reconcile_local(batch, 'cron')` in the
+    payments database; runs are recorded in `runs` with source 'cron'. Check 5
+    (pending orders past expiry) needs Midtrans and stays with `payments
+    reconcile` / `payments serve`."""
+    try:
+        if remove:
+            n = cron_mod.remove(database_url, cron_database_url)
+            click.echo(f"removed {n} pg_cron job(s)")
+            return
+        if list_:
+            jobs = cron_mod.list_jobs(database_url, cron_database_url)
+            for job in jobs:
+                click.echo(f"{job.jobid} {job.jobname} '{job.schedule}' {job.command} (db {job.database})")
+            if not jobs:
+                click.echo("no payments pg_cron job installed")
+            return
+        job = cron_mod.install(database_url, every, batch_size, cron_database_url)
+    except ValueError as exc:
+        _fail(f"configuration error: {exc}", 2)
+    except Exception as exc:
+        _fail(f"schedule-cron failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    click.echo(f"pg_cron job {job.jobname} (id {job.jobid}) runs '{job.schedule}': {job.command}")
+
+
+# -- simulator ------------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Listen address.")
+@click.option("--port", default=8900, show_default=True, type=int, help="Listen port.")
+@click.option("--notify-url", help="Where to POST notifications, e.g. http://127.0.0.1:8080/midtrans/notification")
+@click.option("--retry-scale", default=1.0, show_default=True, type=float,
+              help="Multiply Midtrans' retry delays (2m, 10m, 30m, 1.5h, 3.5h) by this; 0.01 for demos.")
+def simulator(host: str, port: int, notify_url: str | None, retry_scale: float) -> None:
+    """Run a Midtrans simulator for one merchant (local development, demos, tests).
+
+    Speaks the Status API (GET /v2/{order_id}/status, POST /v2/{order_id}/expire),
+    Snap / Core charge creation, and sends signed notifications to --notify-url,
+    with a control API under /_sim to move transactions through real Midtrans
+    transitions and inject faults (drop, delay, duplicate, reorder, bad
+    signature, Status API 5xx / timeouts). Uses MIDTRANS_SERVER_KEY."""
+    from runner.simulator import run
+
+    settings = _settings()
+    _require(settings, server_key=True)
+    _configure_logging()
+    run(host=host, port=port, server_key=settings.require_server_key(), notify_url=notify_url,
+        retry_scale=retry_scale)
 
 
 if __name__ == "__main__":

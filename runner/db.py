@@ -1,0 +1,83 @@
+"""Database access: the named queries of runner/queries.sql and a pool.
+
+The runner never builds SQL by concatenation and never holds a transaction
+open across an HTTP call: every query here is one autocommit statement that
+calls the SQL API.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+QUERIES_FILE = Path(__file__).with_name("queries.sql")
+
+# advisory lock keys (pg_try_advisory_lock): "payments" + purpose
+RECONCILE_LOCK_KEY = 0x7061796D_00000001
+SYNC_LOCK_KEY = 0x7061796D_00000002
+
+# SQLSTATEs of the SQL API (docs/SQL_API.md)
+UNKNOWN_ORDER = "PM001"
+BAD_ARGUMENT = "PM009"
+
+
+@cache
+def queries() -> dict[str, str]:
+    """Parse runner/queries.sql: '-- name: x' starts a query, '--' lines after it describe it."""
+    found: dict[str, str] = {}
+    name = None
+    lines: list[str] = []
+    for line in QUERIES_FILE.read_text(encoding="utf-8").splitlines():
+        header = re.match(r"^--\s*name:\s*(\w+)\s*$", line)
+        if header:
+            if name:
+                found[name] = "\n".join(lines).strip()
+            name, lines = header.group(1), []
+        elif name and not line.startswith("--"):
+            lines.append(line)
+    if name:
+        found[name] = "\n".join(lines).strip()
+    return found
+
+
+def query(name: str) -> str:
+    try:
+        return queries()[name]
+    except KeyError:
+        raise KeyError(f"no query named {name!r} in {QUERIES_FILE.name}") from None
+
+
+def jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+async def fetch_one(conn: psycopg.AsyncConnection, name: str, **params: Any) -> dict[str, Any]:
+    cur = await conn.execute(query(name), params)
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def fetch_all(conn: psycopg.AsyncConnection, name: str, **params: Any) -> list[dict[str, Any]]:
+    cur = await conn.execute(query(name), params)
+    return await cur.fetchall()
+
+
+def make_pool(database_url: str, max_size: int = 10, min_size: int = 1) -> AsyncConnectionPool:
+    """An autocommit, dict-row pool; open it with ``await pool.open()``."""
+
+    async def configure(conn: psycopg.AsyncConnection) -> None:
+        await conn.set_autocommit(True)
+
+    return AsyncConnectionPool(
+        database_url, min_size=min_size, max_size=max_size, open=False, configure=configure,
+        kwargs={"row_factory": dict_row, "application_name": "payments-runner"},
+        reconnect_timeout=30, timeout=10,
+    )

@@ -1,0 +1,217 @@
+"""Sync and reconciliation runs: HTTP to Midtrans, decisions in SQL.
+
+Each order is one Status API call followed by one autocommit SQL call; no
+transaction is ever open while Midtrans is being asked. Every run is recorded
+in ``payments.runs`` with its totals (and a ``sync_run`` / ``reconcile_run``
+row in webhook_logs, written by ``payments.finish_run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from runner import db
+from runner.midtrans import Found, MidtransClient, MidtransError, NotFound, Refused
+from runner.settings import Settings
+
+log = logging.getLogger("payments.jobs")
+
+# decisions that changed an order (see apply_gateway_status)
+CHANGED = "changed"
+
+
+def answer_params(order_id: str, body: dict[str, Any], source: str, run_id: int | None) -> dict:
+    """Parameters of apply_gateway_status for a Midtrans status / notification body."""
+    return {
+        "order_id": str(body.get("order_id") or order_id),
+        "transaction_status": body.get("transaction_status"),
+        "fraud_status": body.get("fraud_status"),
+        "gross_amount": body.get("gross_amount"),
+        "transaction_id": body.get("transaction_id"),
+        "status_code": None if body.get("status_code") is None else str(body.get("status_code")),
+        "source": source,
+        "payload": db.jsonb(body),
+        "run_id": run_id,
+    }
+
+
+async def apply_answer(pool: AsyncConnectionPool, order_id: str, body: dict[str, Any], source: str,
+                       run_id: int | None) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        row = await db.fetch_one(conn, "apply_gateway_status",
+                                 **answer_params(order_id, body, source, run_id))
+    return row["result"]
+
+
+async def apply_not_found(pool: AsyncConnectionPool, order_id: str, source: str,
+                          expiry_grace: timedelta | None, run_id: int | None) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        row = await db.fetch_one(conn, "apply_status_not_found", order_id=order_id, source=source,
+                                 expiry_grace=expiry_grace, run_id=run_id)
+    return row["result"]
+
+
+def _changed(result: dict[str, Any]) -> bool:
+    return result.get("previous_status") != result.get("new_status")
+
+
+async def _start_run(pool: AsyncConnectionPool, kind: str, source: str) -> int:
+    async with pool.connection() as conn:
+        return (await db.fetch_one(conn, "start_run", kind=kind, source=source))["id"]
+
+
+async def _finish_run(pool: AsyncConnectionPool, run_id: int, totals: dict, error: str | None) -> None:
+    async with pool.connection() as conn:
+        await db.fetch_one(conn, "finish_run", run_id=run_id, totals=db.jsonb(totals), error=error)
+
+
+async def sync_once(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient) -> dict:
+    """Ask Midtrans about every pending order that is due and apply each answer.
+    One sync at a time across processes; a second one returns ``{"skipped": True}``."""
+    return await _exclusively(pool, db.SYNC_LOCK_KEY, "sync", _sync_locked(settings, pool, client))
+
+
+async def _exclusively(pool: AsyncConnectionPool, key: int, kind: str, work: Any) -> dict:
+    """Run a job under a session advisory lock held on its own pooled connection."""
+    async with pool.connection() as lock_conn:
+        if not (await db.fetch_one(lock_conn, "try_lock", key=key))["locked"]:
+            work.close()
+            return {"skipped": True, "reason": f"another {kind} run is in progress"}
+        try:
+            return await work
+        finally:
+            await db.fetch_one(lock_conn, "unlock", key=key)
+
+
+async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient) -> dict:
+    run_id = await _start_run(pool, "sync", "sync")
+    totals: Counter[str] = Counter(checked=0, changed=0, not_found=0, errors=0)
+    try:
+        async with pool.connection() as conn:
+            due = await db.fetch_all(conn, "orders_due_for_sync",
+                                     min_age=timedelta(seconds=settings.sync_min_age),
+                                     recheck_after=timedelta(seconds=settings.sync_recheck_after),
+                                     max_rows=settings.sync_batch)
+        limit = asyncio.Semaphore(settings.http_concurrency)
+
+        async def check(order_id: str) -> None:
+            try:
+                async with limit:
+                    answer = await client.status(order_id)
+                if isinstance(answer, NotFound):
+                    await apply_not_found(pool, order_id, "sync", None, run_id)
+                    totals["not_found"] += 1
+                else:
+                    result = await apply_answer(pool, order_id, answer.body, "sync", run_id)
+                    totals[CHANGED] += _changed(result)
+                totals["checked"] += 1
+            except MidtransError as exc:
+                totals["errors"] += 1
+                log.warning("sync %s: Midtrans unavailable: %s", order_id, exc)
+            except psycopg.Error as exc:
+                totals["errors"] += 1
+                log.warning("sync %s: database refused the answer: %s %s", order_id, exc.sqlstate,
+                            type(exc).__name__)
+
+        await asyncio.gather(*(check(row["order_number"]) for row in due))
+    except BaseException as exc:
+        await _safe_finish(pool, run_id, dict(totals), f"{type(exc).__name__}: {exc}")
+        raise
+    result = {"run_id": run_id, **totals}
+    error = f"{totals['errors']} orders could not be checked" if totals["errors"] else None
+    await _finish_run(pool, run_id, result, error)
+    return result
+
+
+async def _safe_finish(pool: AsyncConnectionPool, run_id: int, totals: dict, error: str) -> None:
+    try:
+        await _finish_run(pool, run_id, totals, error)
+    except Exception:  # the database may be what failed; the run row stays unfinished
+        log.exception("could not record the failed run %s", run_id)
+
+
+async def reconcile_once(settings: Settings, pool: AsyncConnectionPool,
+                         client: MidtransClient | None) -> dict:
+    """DESIGN §7: network-free repairs (checks 1-4) in batches, then check 5
+    against Midtrans. One reconciler at a time across processes (advisory
+    lock); a second one returns ``{"skipped": True}`` at once."""
+    return await _exclusively(pool, db.RECONCILE_LOCK_KEY, "reconcile",
+                              _reconcile_locked(settings, pool, client))
+
+
+async def _reconcile_locked(settings: Settings, pool: AsyncConnectionPool,
+                            client: MidtransClient | None) -> dict:
+    run_id = await _start_run(pool, "reconcile", "reconcile")
+    totals: Counter[str] = Counter()
+    try:
+        for _ in range(1000):  # batches; each one transaction
+            async with pool.connection() as conn:
+                batch = (await db.fetch_one(conn, "reconcile_local", batch_size=settings.reconcile_batch,
+                                            source="reconcile", run_id=run_id))["totals"]
+            for key, value in batch.items():
+                if key != "run_id" and isinstance(value, int):
+                    totals[key] += value
+            if batch["mismatches_found"] < settings.reconcile_batch or batch["repaired"] == 0:
+                break
+        totals["pending_past_expiry"] = 0
+        if client is not None:
+            await _check_expired_pending(settings, pool, client, run_id, totals)
+    except BaseException as exc:
+        await _safe_finish(pool, run_id, dict(totals), f"{type(exc).__name__}: {exc}")
+        raise
+    result = {"run_id": run_id, **totals}
+    error = f"{totals['errors']} errors" if totals["errors"] else None
+    await _finish_run(pool, run_id, result, error)
+    return result
+
+
+async def _check_expired_pending(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient,
+                                 run_id: int, totals: Counter[str]) -> None:
+    grace = timedelta(seconds=settings.expiry_grace)
+    async with pool.connection() as conn:
+        stale = await db.fetch_all(conn, "orders_past_expiry", expiry_grace=grace,
+                                   max_rows=settings.reconcile_batch)
+    totals["pending_past_expiry"] = len(stale)
+    limit = asyncio.Semaphore(settings.http_concurrency)
+
+    async def settle(order_id: str) -> None:
+        try:
+            async with limit:
+                answer = await client.status(order_id)
+                if (isinstance(answer, Found) and answer.transaction_status == "pending"
+                        and settings.expire_at_midtrans):
+                    # expire at Midtrans first: a late payment then cannot land on
+                    # capacity we are about to release
+                    expired = await client.expire(order_id)
+                    totals["expired_at_midtrans"] += isinstance(expired, Found)
+                    answer = expired if not isinstance(expired, Refused) else await client.status(order_id)
+            if isinstance(answer, NotFound):
+                result = await apply_not_found(pool, order_id, "reconcile", grace, run_id)
+            elif answer.transaction_status == "pending" and not settings.expire_at_midtrans:
+                # a local expiry: no transaction_id, so a later payment of the
+                # still-open Midtrans transaction is a late payment, never "stale"
+                result = await apply_answer(pool, order_id, {
+                    "order_id": order_id, "transaction_status": "expire",
+                    "local_reason": "pending at Midtrans past expires_at + grace, "
+                                    "PAYMENTS_EXPIRE_AT_MIDTRANS off",
+                    "midtrans_transaction_id": answer.body.get("transaction_id")}, "reconcile", run_id)
+            else:
+                result = await apply_answer(pool, order_id, answer.body, "reconcile", run_id)
+            totals["gateway_status_applied"] += 1
+            totals["gateway_status_changed"] += _changed(result)
+        except MidtransError as exc:
+            totals["errors"] += 1
+            log.warning("reconcile %s: Midtrans unavailable: %s", order_id, exc)
+        except psycopg.Error as exc:
+            totals["errors"] += 1
+            log.warning("reconcile %s: database refused the answer: %s %s", order_id, exc.sqlstate,
+                        type(exc).__name__)
+
+    await asyncio.gather(*(settle(row["order_number"]) for row in stale))

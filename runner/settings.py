@@ -1,0 +1,191 @@
+"""Runner settings: environment variables, overridable by CLI options.
+
+A missing or malformed setting fails at start with one clear line
+(:class:`SettingsError`). The Midtrans server key is held in a
+:class:`Secret` so it never shows in a repr, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+MIDTRANS_BASE_URLS = {
+    "sandbox": "https://api.sandbox.midtrans.com",
+    "production": "https://api.midtrans.com",
+}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+class Secret:
+    """A string that does not reveal itself in repr/str/format."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def parse_duration(text: str, name: str) -> float:
+    """'90' / '90s' / '5m' / '1h' / '250ms' -> seconds."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise SettingsError(f"{name} must be a duration like 30s, 5m or 1h (got {text!r})")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _check_database_url(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SettingsError(f"{name} must be a postgresql:// URL")
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    server_key: Secret = field(default_factory=lambda: Secret(""))
+    midtrans_env: str = "sandbox"
+    midtrans_api_base_url: str = MIDTRANS_BASE_URLS["sandbox"]
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # the notification is only a trigger: apply the Status API's answer instead
+    verify_with_status_api: bool = False
+    max_body_bytes: int = 64 * 1024
+    sync_interval: float = 60.0
+    sync_min_age: float = 120.0
+    sync_recheck_after: float = 300.0
+    sync_batch: int = 200
+    reconcile_interval: float = 3600.0
+    expiry_grace: float = 900.0
+    expire_at_midtrans: bool = True
+    reconcile_batch: int = 500
+    http_concurrency: int = 8
+    http_timeout: float = 10.0
+    http_retries: int = 3
+    db_pool_size: int = 10
+
+    def __repr__(self) -> str:  # the key is a Secret already; keep the URL password out too
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "database_url" and value:
+                value = redact_url(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    def require_database(self) -> str:
+        if not self.database_url:
+            raise SettingsError("PAYMENTS_DATABASE_URL is not set (or pass --database-url)")
+        return self.database_url
+
+    def require_server_key(self) -> str:
+        if not self.server_key:
+            raise SettingsError("MIDTRANS_SERVER_KEY is not set")
+        return self.server_key.reveal()
+
+    @property
+    def expiry_grace_interval(self) -> timedelta:
+        return timedelta(seconds=self.expiry_grace)
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":****@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def _bool(text: str, name: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false (got {text!r})")
+
+
+def _int(text: str, name: str, low: int, high: int) -> int:
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer (got {text!r})") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high} (got {value})")
+    return value
+
+
+# environment variable -> (settings field, parser)
+ENVIRONMENT = {
+    "PAYMENTS_DATABASE_URL": ("database_url", _check_database_url),
+    "MIDTRANS_SERVER_KEY": ("server_key", lambda v, n: Secret(v.strip())),
+    "MIDTRANS_ENV": ("midtrans_env", None),
+    "MIDTRANS_API_BASE_URL": ("midtrans_api_base_url", None),
+    "PAYMENTS_HOST": ("host", lambda v, n: v.strip()),
+    "PAYMENTS_PORT": ("port", lambda v, n: _int(v, n, 1, 65535)),
+    "PAYMENTS_VERIFY_WITH_STATUS_API": ("verify_with_status_api", _bool),
+    "PAYMENTS_MAX_BODY_BYTES": ("max_body_bytes", lambda v, n: _int(v, n, 1024, 10 * 1024 * 1024)),
+    "PAYMENTS_SYNC_INTERVAL": ("sync_interval", parse_duration),
+    "PAYMENTS_SYNC_MIN_AGE": ("sync_min_age", parse_duration),
+    "PAYMENTS_SYNC_RECHECK_AFTER": ("sync_recheck_after", parse_duration),
+    "PAYMENTS_SYNC_BATCH": ("sync_batch", lambda v, n: _int(v, n, 1, 100000)),
+    "PAYMENTS_RECONCILE_INTERVAL": ("reconcile_interval", parse_duration),
+    "PAYMENTS_EXPIRY_GRACE": ("expiry_grace", parse_duration),
+    "PAYMENTS_EXPIRE_AT_MIDTRANS": ("expire_at_midtrans", _bool),
+    "PAYMENTS_RECONCILE_BATCH": ("reconcile_batch", lambda v, n: _int(v, n, 1, 100000)),
+    "PAYMENTS_HTTP_CONCURRENCY": ("http_concurrency", lambda v, n: _int(v, n, 1, 256)),
+    "PAYMENTS_HTTP_TIMEOUT": ("http_timeout", parse_duration),
+    "PAYMENTS_HTTP_RETRIES": ("http_retries", lambda v, n: _int(v, n, 0, 10)),
+    "PAYMENTS_DB_POOL_SIZE": ("db_pool_size", lambda v, n: _int(v, n, 1, 200)),
+}
+
+
+def load(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment, then CLI overrides (None = not given)."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for var, (name, parse) in ENVIRONMENT.items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        values[name] = parse(raw, var) if parse else raw.strip()
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if name == "server_key":
+            value = Secret(str(value))
+        elif name == "database_url":
+            value = _check_database_url(str(value), "--database-url")
+        values[name] = value
+
+    midtrans_env = str(values.get("midtrans_env", "sandbox")).lower()
+    if midtrans_env not in MIDTRANS_BASE_URLS:
+        raise SettingsError(f"MIDTRANS_ENV must be sandbox or production (got {midtrans_env!r})")
+    values["midtrans_env"] = midtrans_env
+    base = str(values.get("midtrans_api_base_url") or MIDTRANS_BASE_URLS[midtrans_env]).rstrip("/")
+    if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
+        raise SettingsError(f"MIDTRANS_API_BASE_URL must be an http(s) URL (got {base!r})")
+    values["midtrans_api_base_url"] = base
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,263 @@
+"""The webhook receiver: an ASGI app (served by uvicorn).
+
+``POST /midtrans/notification``
+    413 body over the limit, 400 not JSON / missing fields, 403 bad signature
+    (all logged in webhook_logs); otherwise one call to
+    ``payments.apply_gateway_status(..., source => 'webhook')`` and 200 only
+    after it committed. 404 unknown order (logged; Midtrans retries twice and
+    sync covers it), 503 database unavailable (Midtrans retries 4 times).
+``GET /healthz``  200 when the database answers, else 503.
+``GET /metrics``  Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from runner import db
+from runner.jobs import answer_params
+from runner.metrics import CONTENT_TYPE, Metrics
+from runner.midtrans import MidtransClient, MidtransError, NotFound
+from runner.settings import Settings
+from runner.signature import verify
+
+log = logging.getLogger("payments.webhook")
+
+NOTIFICATION_PATH = "/midtrans/notification"
+REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key", "transaction_status")
+DB_TIMEOUT = 5.0          # seconds to wait for a pooled connection (Midtrans waits 15 s)
+LOG_PREFIX_CHARS = 2000   # how much of a rejected body is kept in webhook_logs
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class WebhookApp:
+    def __init__(self, settings: Settings, pool: AsyncConnectionPool, *,
+                 metrics: Metrics | None = None, client: MidtransClient | None = None,
+                 manage_pool: bool = False) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.metrics = metrics or Metrics()
+        self.client = client
+        self.manage_pool = manage_pool
+        self._server_key = settings.require_server_key()
+        if settings.verify_with_status_api and client is None:
+            raise ValueError("verify_with_status_api needs a Midtrans client")
+
+    # -- ASGI -----------------------------------------------------------------
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if path == NOTIFICATION_PATH:
+            if method != "POST":
+                await _respond(send, 405, {"error": "use POST"}, headers=[(b"allow", b"POST")])
+                return
+            status, body = await self.notification(scope, receive)
+            await _respond(send, status, body)
+        elif path == "/healthz" and method == "GET":
+            status, body = await self.health()
+            await _respond(send, status, body)
+        elif path == "/metrics" and method == "GET":
+            await self.refresh_metrics()
+            await _respond_raw(send, 200, self.metrics.render(), CONTENT_TYPE)
+        else:
+            await _respond(send, 404, {"error": "not found"})
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self.manage_pool:
+                    await self.pool.open(wait=False)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.manage_pool:
+                    await self.pool.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # -- POST /midtrans/notification -------------------------------------------
+
+    async def notification(self, scope: dict, receive: Any) -> tuple[int, dict]:
+        started = time.perf_counter()
+        status, body, outcome = await self._notification(scope, receive)
+        self.metrics.requests.labels(outcome).inc()
+        log.info("notification %s -> %d %s (%.1f ms)", body.get("order_id", "-"), status, outcome,
+                 (time.perf_counter() - started) * 1000)
+        return status, body
+
+    async def _notification(self, scope: dict, receive: Any) -> tuple[int, dict, str]:
+        limit = self.settings.max_body_bytes
+        try:
+            raw = await _read_body(scope, receive, limit)
+        except BodyTooLarge as exc:
+            await self._log_rejection("body_too_large", "413", {"limit": limit, "size": str(exc)})
+            return 413, {"error": f"body larger than {limit} bytes"}, "body_too_large"
+
+        try:
+            payload = json.loads(raw)
+            # the signature covers the exact strings received: read numbers as text
+            exact = json.loads(raw, parse_float=str, parse_int=str)
+        except (ValueError, UnicodeDecodeError):
+            await self._log_rejection("malformed_json", "400",
+                                      {"body_prefix": raw[:LOG_PREFIX_CHARS].decode("utf-8", "replace")})
+            return 400, {"error": "body is not JSON"}, "malformed_json"
+        if not isinstance(payload, dict):
+            await self._log_rejection("malformed_json", "400", {"error": "not a JSON object"},
+                                      payload=payload)
+            return 400, {"error": "body must be a JSON object"}, "malformed_json"
+
+        missing = [f for f in REQUIRED_FIELDS
+                   if not isinstance(exact.get(f), str) or not exact.get(f).strip()]
+        order_id = exact.get("order_id") if isinstance(exact.get("order_id"), str) else None
+        if missing:
+            await self._log_rejection("missing_fields", "400", {"missing": missing}, payload=payload,
+                                      order_id=order_id)
+            return 400, {"error": "missing or empty fields: " + ", ".join(missing)}, "missing_fields"
+
+        if not verify(exact["order_id"], exact["status_code"], exact["gross_amount"],
+                      exact["signature_key"], self._server_key):
+            self.metrics.signature_failures.inc()
+            await self._log_rejection("signature_invalid", "403", {}, payload=payload,
+                                      order_id=order_id, signature_valid=False,
+                                      transaction_status=exact["transaction_status"],
+                                      status_code=exact["status_code"])
+            return 403, {"error": "invalid signature"}, "signature_invalid"
+
+        answer = {**payload, **{f: exact[f] for f in REQUIRED_FIELDS}}
+        if self.settings.verify_with_status_api:
+            assert self.client is not None
+            try:
+                status_answer = await self.client.status(exact["order_id"])
+            except MidtransError as exc:
+                log.warning("status API unavailable for %s: %s", order_id, exc)
+                return 503, {"error": "Midtrans Status API unavailable; retry"}, "status_api_unavailable"
+            if isinstance(status_answer, NotFound):
+                await self._log_rejection("status_not_found", "404", {"mode": "verify_with_status_api"},
+                                          payload=payload, order_id=order_id, signature_valid=True)
+                return 404, {"error": "Midtrans has no such transaction"}, "status_not_found"
+            answer = {**status_answer.body, "notification": payload}
+
+        return await self._apply(exact["order_id"], answer, payload)
+
+    async def _apply(self, order_id: str, answer: dict, payload: dict) -> tuple[int, dict, str]:
+        params = answer_params(order_id, answer, "webhook", None)
+        params["payload"] = db.jsonb(payload if answer.get("notification") is None else answer)
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            try:
+                async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
+                    row = await db.fetch_one(conn, "apply_gateway_status", **params)
+                self.metrics.apply_seconds.labels("webhook").observe(time.perf_counter() - started)
+                result = row["result"]
+                return 200, {"status": "ok", "order_id": order_id, "decision": result["decision"]}, "applied"
+            except (PoolTimeout, psycopg.OperationalError) as exc:
+                log.error("database unavailable applying %s: %s", order_id, type(exc).__name__)
+                return 503, {"error": "database unavailable; retry"}, "db_unavailable"
+            except psycopg.Error as exc:
+                state = exc.sqlstate or ""
+                if state in RETRYABLE_SQLSTATES and attempt == 1:
+                    continue
+                if state == db.UNKNOWN_ORDER:
+                    await self._log_rejection("unknown_order", "404", {"sqlstate": state},
+                                              payload=payload, order_id=order_id, signature_valid=True,
+                                              transaction_status=params["transaction_status"],
+                                              status_code=params["status_code"])
+                    return 404, {"error": "unknown order"}, "unknown_order"
+                if state == db.BAD_ARGUMENT or state.startswith("22"):
+                    await self._log_rejection("rejected", "400",
+                                              {"sqlstate": state, "message": _first_line(exc)},
+                                              payload=payload, order_id=order_id, signature_valid=True)
+                    return 400, {"error": "notification rejected", "sqlstate": state}, "rejected"
+                if state in RETRYABLE_SQLSTATES:
+                    return 503, {"error": "database busy; retry"}, "db_unavailable"
+                log.error("unexpected database error applying %s: %s %s", order_id, state,
+                          _first_line(exc))
+                return 500, {"error": "internal error", "sqlstate": state}, "error"
+        raise AssertionError("unreachable")
+
+    async def _log_rejection(self, event_type: str, outcome: str, detail: dict, *,
+                             payload: Any = None, order_id: str | None = None,
+                             signature_valid: bool | None = None, transaction_status: str | None = None,
+                             status_code: str | None = None) -> None:
+        """Record a rejected notification; if the database is down, the log line is all we have."""
+        try:
+            async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
+                await db.fetch_one(conn, "log_event", source="webhook", event_type=event_type,
+                                   outcome=outcome, order_id=order_id, detail=db.jsonb(detail),
+                                   payload=db.jsonb(payload if isinstance(payload, dict) else
+                                                    None if payload is None else {"value": payload}),
+                                   signature_valid=signature_valid,
+                                   transaction_status=transaction_status, status_code=status_code,
+                                   run_id=None)
+        except (PoolTimeout, psycopg.Error) as exc:
+            log.error("could not log rejected notification (%s, %s): %s", event_type, order_id,
+                      type(exc).__name__)
+
+    # -- GET /healthz, /metrics -----------------------------------------------
+
+    async def health(self) -> tuple[int, dict]:
+        try:
+            async with self.pool.connection(timeout=2.0) as conn:
+                await db.fetch_one(conn, "ping")
+            return 200, {"status": "ok", "database": "ok"}
+        except (PoolTimeout, psycopg.Error):
+            return 503, {"status": "unavailable", "database": "unreachable"}
+
+    async def refresh_metrics(self) -> None:
+        try:
+            async with self.pool.connection(timeout=2.0) as conn:
+                rows = await db.fetch_all(conn, "last_runs")
+            self.metrics.set_runs(rows, time.time())
+            self.metrics.database_up.set(1)
+        except (PoolTimeout, psycopg.Error):
+            self.metrics.database_up.set(0)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+async def _read_body(scope: dict, receive: Any, limit: int) -> bytes:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise BodyTooLarge(value.decode())
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f">{limit}")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _respond(send: Any, status: int, body: dict, headers: list | None = None) -> None:
+    await _respond_raw(send, status, json.dumps(body).encode(), "application/json", headers)
+
+
+async def _respond_raw(send: Any, status: int, body: bytes, content_type: str,
+                       headers: list | None = None) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", content_type.encode()),
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
