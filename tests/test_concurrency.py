@@ -190,3 +190,35 @@ def test_webhook_paid_racing_reconcile_release_never_both(db, db_url, round_) ->
     reacquired = webhook_result["effects"][0]["reacquired"]
     assert released == (1 if reacquired else 0), "a re-acquire happens exactly when the release won"
     assert _invariants(db) == []
+
+
+def test_concurrent_reconcile_local_calls_repair_each_order_once(db, db_url) -> None:
+    """reconcile_local itself (no runner lock): candidates are taken FOR UPDATE
+    SKIP LOCKED, so parallel callers split the work and never repair twice."""
+    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('R', 500)")
+    for i in range(200):
+        db.execute("SELECT payments.create_ticket_order(%s, %s, %s, 1)",
+                   (f"REP-{i}", Jsonb([{"slot": "R", "quantity": 1}]), _future()))
+    db.execute("UPDATE payments.orders SET status = CASE WHEN id % 2 = 0 THEN 'paid' ELSE 'expired' END")
+    callers = 4
+    barrier = threading.Barrier(callers)
+
+    def run(_: int) -> int:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            barrier.wait()
+            total = 0
+            while True:
+                batch = conn.execute("SELECT payments.reconcile_local(10)").fetchone()[0]
+                total += batch["repaired"]
+                if batch["mismatches_found"] == 0:
+                    return total
+
+    with ThreadPoolExecutor(max_workers=callers) as pool:
+        repaired = sum(pool.map(run, range(callers)))
+    assert repaired == 200
+    per_order = db.execute(
+        "SELECT count(*) FROM payments.webhook_logs WHERE event_type LIKE 'reconcile\\_%'"
+        " AND event_type <> 'reconcile_run' GROUP BY order_number").fetchall()
+    assert len(per_order) == 200 and {n for (n,) in per_order} == {1}
+    assert db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone() == (0, 100)
+    assert _invariants(db) == []
