@@ -77,7 +77,7 @@ def test_concurrent_migrations_both_succeed(pg_server: Server, empty_db_url: str
     cmd = [sys.executable, "-m", "runner.cli", "migrate", "--database-url", empty_db_url]
     procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(3)]
-    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
     assert [code for _, _, code in results] == [0, 0, 0], results
     applied = [out for out, _, _ in results if "applied 0001" in out]
     assert len(applied) == 1, "exactly one process applies the migrations"
