@@ -23,12 +23,22 @@ GRANT EXECUTE ON FUNCTION
     payments.orders_due_for_sync(interval, interval, integer),
     payments.orders_past_expiry(interval, integer),
     payments.apply_status_not_found(text, text, interval, bigint),
-    payments.last_runs()
+    payments.last_runs(),
+    payments.alerts(),
+    payments.order_timeline(text),
+    payments.order_summary(text)
 TO payments_runner;
 
 GRANT EXECUTE ON FUNCTION
     payments.normalize_midtrans_status(text, text),
     payments.find_mismatches(integer, interval),
     payments.check_invariants(),
-    payments.last_runs()
+    payments.last_runs(),
+    payments.alerts(),
+    payments.order_timeline(text),
+    payments.order_summary(text),
+    payments.counter_drift()
 TO payments_readonly;
+
+-- audit views (re-created by migrate) are for the DBA's read-only role
+GRANT SELECT ON ALL TABLES IN SCHEMA payments TO payments_readonly;

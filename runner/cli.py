@@ -277,6 +277,124 @@ def schedule_cron(every: str, remove: bool, list_: bool, batch_size: int, databa
     click.echo(f"pg_cron job {job.jobname} (id {job.jobid}) runs '{job.schedule}': {job.command}")
 
 
+# -- operator commands -------------------------------------------------------------------
+
+def _db_or_exit(database_url: str | None) -> str:
+    settings = _settings(database_url=database_url)
+    _require(settings, database=True)
+    return settings.require_database()
+
+
+def _json_out(value: Any) -> None:
+    click.echo(json.dumps(value, default=str, indent=2))
+
+
+@main.command()
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON.")
+def alerts(database_url: str | None, as_json: bool) -> None:
+    """Show every alert (payments.alerts()): observed value, threshold, firing.
+
+    Exits 1 when any alert fires, so it can drive cron mail or a Nagios-style
+    check; thresholds live in the table payments.alert_thresholds."""
+    from runner import report
+
+    with report.connect(_db_or_exit(database_url)) as conn:
+        rows = report.fetch(conn, "alerts")
+    if as_json:
+        _json_out(rows)
+    else:
+        shown = [{**r, "state": "FIRING" if r["firing"] else "ok"} for r in rows]
+        click.echo(report.table(shown, ["state", "name", "observed", "threshold", "window", "description"]))
+    sys.exit(1 if any(r["firing"] for r in rows) else 0)
+
+
+@main.command()
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+def runs(database_url: str | None, limit: int, as_json: bool) -> None:
+    """Show the latest sync and reconcile runs with their totals."""
+    from runner import report
+
+    with report.connect(_db_or_exit(database_url)) as conn:
+        rows = report.fetch(conn, "recent_runs", limit=limit)
+    if as_json:
+        _json_out(rows)
+        return
+    for row in rows:
+        row["totals"] = {k: v for k, v in (row["totals"] or {}).items() if v and k != "run_id"}
+    click.echo(report.table(rows, ["id", "kind", "source", "started_at", "finished_at", "error", "totals"]))
+
+
+@main.command()
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000),
+              help="Rows shown per view.")
+@click.option("--json", "as_json", is_flag=True, help="Print the views as JSON.")
+def audit(database_url: str | None, limit: int, as_json: bool) -> None:
+    """Render the payments.audit_* views and check_invariants(). Exits 1 when an
+    invariant is violated."""
+    from runner import report
+
+    with report.connect(_db_or_exit(database_url)) as conn:
+        views = report.audit(conn, limit)
+        violations = report.fetch(conn, "check_invariants")
+    if as_json:
+        _json_out({"views": views, "invariant_violations": violations})
+    else:
+        for view, title in report.AUDIT_VIEWS:
+            click.echo(f"== {title} (payments.{view}): {len(views[view])} row(s)")
+            if views[view]:
+                click.echo(report.table(views[view]))
+            click.echo()
+        click.echo(f"== Invariants (payments.check_invariants()): {len(violations)} violation(s)")
+        if violations:
+            click.echo(report.table(violations))
+    sys.exit(1 if violations else 0)
+
+
+@main.command()
+@click.argument("order_number")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the order and timeline as JSON.")
+def order(order_number: str, database_url: str | None, as_json: bool) -> None:
+    """Show one order and its full timeline from webhook_logs (every gateway
+    event and decision, rejection, repair and operator action)."""
+    import psycopg
+
+    from runner import report
+
+    with report.connect(_db_or_exit(database_url)) as conn:
+        try:
+            summary = report.fetch(conn, "order_summary", order_id=order_number)[0]["summary"]
+        except psycopg.Error as exc:
+            if exc.sqlstate == "PM001":
+                _fail(f"unknown order {order_number}")
+            raise
+        timeline = report.fetch(conn, "order_timeline", order_id=order_number)
+    if as_json:
+        _json_out({"order": summary, "timeline": timeline})
+        return
+    items = summary.pop("items")
+    click.echo(f"Order {summary['order_number']} ({summary['kind']}): {summary['status']}"
+               + (f", NEEDS REVIEW: {summary['review_reason']}" if summary["needs_review"] else ""))
+    keys = ["gross_amount", "currency", "expires_at", "paid_at", "gateway_status", "gateway_transaction_id",
+            "fraud_status", "tickets_issued_at", "capacity_released_at", "pickup_code",
+            "stock_confirmed_at", "stock_released_at", "created_at", "updated_at"]
+    for key in keys:
+        if summary.get(key) is not None:
+            click.echo(f"  {key:<24} {summary[key]}")
+    click.echo("\nItems:")
+    item_columns = ("slot", "sku", "quantity", "finalized_quantity", "active_tickets", "void_tickets")
+    click.echo(report.table(items, [c for c in item_columns if items and c in items[0]]))
+    click.echo("\nTimeline:")
+    for row in timeline:
+        row["detail"] = {k: v for k, v in (row["detail"] or {}).items() if v not in (None, [], {})}
+    click.echo(report.table(timeline, ["at", "source", "event_type", "transaction_status", "transaction_id",
+                                       "outcome", "detail"]))
+
+
 # -- simulator ------------------------------------------------------------------------
 
 @main.command()

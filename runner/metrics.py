@@ -39,6 +39,13 @@ class Metrics:
         self.run_failed = Gauge("payments_last_run_failed",
                                 "1 when the last finished run of this kind recorded an error",
                                 ["kind"], registry=self.registry)
+        self.alert_observed = Gauge("payments_alert_observed",
+                                    "Observed value of each alert (payments.alerts())",
+                                    ["name"], registry=self.registry)
+        self.alert_threshold = Gauge("payments_alert_threshold", "Threshold of each alert", ["name"],
+                                     registry=self.registry)
+        self.alert_firing = Gauge("payments_alert_firing", "1 when the alert fires", ["name"],
+                                  registry=self.registry)
         self.database_up = Gauge("payments_database_up", "1 when the database answered the scrape",
                                  registry=self.registry)
 
@@ -54,6 +61,14 @@ class Metrics:
             for name, value in (row["totals"] or {}).items():
                 if isinstance(value, int | float) and not isinstance(value, bool) and name != "run_id":
                     self.run_totals.labels(kind, name).set(value)
+
+    def set_alerts(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            name = row["name"]
+            if row["observed"] is not None:
+                self.alert_observed.labels(name).set(float(row["observed"]))
+            self.alert_threshold.labels(name).set(float(row["threshold"]))
+            self.alert_firing.labels(name).set(1 if row["firing"] else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,8 +1,9 @@
 """Schema migrations (yoyo) and re-application of the SQL API.
 
 ``migrate`` applies pending yoyo migrations under yoyo's lock, then re-applies
-every ``db/functions/*.sql`` file in name order and ``db/grants.sql``, all in one
-transaction, serialised by an advisory lock. Running it again changes nothing.
+every ``db/functions/*.sql`` file in name order, every ``db/views/*.sql`` (views
+may use functions) and ``db/grants.sql``, all in one transaction, serialised by
+an advisory lock. Running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class MigrateResult:
             parts.append("no migration pending")
         if self.function_files:
             state = "changed" if self.functions_changed else "unchanged"
-            parts.append(f"{self.function_files} function files re-applied ({state})")
+            parts.append(f"{self.function_files} SQL API files re-applied ({state})")
         return "; ".join(parts)
 
 
@@ -59,17 +60,19 @@ def yoyo_url(database_url: str) -> str:
 
 
 def function_files() -> list:
-    return sorted((db_dir() / "functions").glob("*.sql"))
+    """Everything re-applied after migrations, in order: functions, views, grants."""
+    return [*sorted((db_dir() / "functions").glob("*.sql")), *sorted((db_dir() / "views").glob("*.sql")),
+            db_dir() / "grants.sql"]
 
 
 def apply_functions(conn: psycopg.Connection) -> tuple[int, bool]:
-    """Re-apply db/functions/*.sql then db/grants.sql in one transaction."""
+    """Re-apply db/functions/*.sql, db/views/*.sql and db/grants.sql in one transaction."""
     files = function_files()
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (FUNCTIONS_LOCK_KEY,))
         conn.execute("SET LOCAL check_function_bodies = off")
         before = conn.execute(_FINGERPRINT_SQL).fetchone()[0]
-        for path in [*files, db_dir() / "grants.sql"]:
+        for path in files:
             try:
                 conn.execute(path.read_text(encoding="utf-8"))
             except psycopg.Error as exc:

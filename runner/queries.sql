@@ -52,3 +52,25 @@ SELECT pg_advisory_unlock(%(key)s) AS unlocked
 
 -- name: ping
 SELECT 1 AS ok
+
+-- name: alerts
+-- DESIGN §8: every alert with observed value, threshold and whether it fires.
+SELECT name, observed, threshold, "window", firing, description FROM payments.alerts()
+
+-- name: recent_runs
+-- The latest sync / reconcile runs with their totals (needs SELECT on payments.runs).
+SELECT id, kind, source, started_at, finished_at, totals, error
+  FROM payments.runs ORDER BY id DESC LIMIT %(limit)s
+
+-- name: order_summary
+-- One order with items and ticket counts.
+SELECT payments.order_summary(%(order_id)s) AS summary
+
+-- name: order_timeline
+-- Every webhook_logs entry of one order, oldest first.
+SELECT at, source, event_type, transaction_status, fraud_status, transaction_id, outcome, detail
+  FROM payments.order_timeline(%(order_id)s)
+
+-- name: check_invariants
+-- DESIGN §9: zero rows = healthy.
+SELECT invariant, subject, detail FROM payments.check_invariants()

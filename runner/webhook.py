@@ -222,7 +222,9 @@ class WebhookApp:
         try:
             async with self.pool.connection(timeout=2.0) as conn:
                 rows = await db.fetch_all(conn, "last_runs")
+                alerts = await db.fetch_all(conn, "alerts")
             self.metrics.set_runs(rows, time.time())
+            self.metrics.set_alerts(alerts)
             self.metrics.database_up.set(1)
         except (PoolTimeout, psycopg.Error):
             self.metrics.database_up.set(0)

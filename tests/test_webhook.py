@@ -159,6 +159,8 @@ def test_health_and_metrics(shop, webhook) -> None:
     assert 'payments_apply_seconds_count{source="webhook"} 1.0' in text
     assert 'payments_last_run_age_seconds{kind="reconcile"}' in text
     assert "payments_database_up 1.0" in text
+    assert 'payments_alert_firing{name="signature_failures"} 0.0' in text
+    assert 'payments_alert_observed{name="signature_failures"} 1.0' in text
     assert SERVER_KEY not in text
 
 
