@@ -395,6 +395,42 @@ def order(order_number: str, database_url: str | None, as_json: bool) -> None:
                                        "outcome", "detail"]))
 
 
+# -- demo ------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--database-url", envvar="PAYMENTS_DATABASE_URL",
+              help="Run against this database instead of an embedded PostgreSQL (env PAYMENTS_DATABASE_URL).")
+@click.option("--reset-database", is_flag=True,
+              help="Allow wiping the payments tables of a database that holds non-demo orders.")
+@click.option("--workdir", default=".payments", show_default=True, type=click.Path(file_okay=False),
+              help="Where the embedded PostgreSQL keeps its data and the demo its process logs.")
+def demo(database_url: str | None, reset_database: bool, workdir: str) -> None:
+    """Play the failures this project exists for, live, and show the books end up right.
+
+    Starts an embedded PostgreSQL (unless a database URL is given), migrates it,
+    starts the Midtrans simulator and `payments serve`, then: a lost webhook healed
+    by sync; an expired payment releasing seats and stock; late and duplicate
+    webhooks applied once; orders marked paid by foreign code repaired by
+    reconciliation; a late payment on a sold-out show flagged for review.
+    Ends with a before/after table and check_invariants(). Exit 0 when every
+    expectation held, 1 otherwise, 2 when the database was refused. Ctrl-C stops
+    everything cleanly."""
+    from pathlib import Path
+
+    from runner.demo import DemoError, run_demo
+
+    if database_url:
+        _settings(database_url=database_url)  # validates the URL, one clear line if not
+    try:
+        code = run_demo(database_url, reset_database, Path(workdir).resolve())
+    except DemoError as exc:
+        _fail(f"demo: {exc}", 2)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted; everything stopped", err=True)
+        code = 130
+    sys.exit(code)
+
+
 # -- simulator ------------------------------------------------------------------------
 
 @main.command()
