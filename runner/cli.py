@@ -324,7 +324,8 @@ def runs(database_url: str | None, limit: int, as_json: bool) -> None:
         return
     for row in rows:
         row["totals"] = {k: v for k, v in (row["totals"] or {}).items() if v and k != "run_id"}
-    click.echo(report.table(rows, ["id", "kind", "source", "started_at", "finished_at", "error", "totals"]))
+    click.echo(report.table(rows, ["id", "kind", "source", "started_at", "finished_at", "error", "totals"],
+                            width=400))
 
 
 @main.command()

@@ -43,11 +43,12 @@ def cell(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, width: int = 60) -> str:
+    """Rows as an aligned text table; each cell is cut at `width` characters."""
     if not rows:
         return "(none)"
     columns = list(columns or rows[0].keys())
-    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[cell(row.get(c), width) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
              "  ".join("-" * w for w in widths)]
