@@ -195,20 +195,29 @@ def _run_job(settings: Settings, job: Callable[..., Awaitable[dict]], title: str
 @main.command()
 @click.option("--once", is_flag=True, help="Run one sync and exit (1 if any order could not be checked).")
 @click.option("--every", help="Run a sync now and then every DURATION (e.g. 60s) until SIGTERM.")
+@click.option("--order", "orders", multiple=True, metavar="ORDER_NUMBER",
+              help="Ask about this order now, whatever its status or age (repeatable; implies --once).")
 @click.option("--database-url", help=DATABASE_URL_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print each run's totals as JSON.")
-def sync(once: bool, every: str | None, database_url: str | None, as_json: bool) -> None:
+def sync(once: bool, every: str | None, orders: tuple[str, ...], database_url: str | None,
+         as_json: bool) -> None:
     """Ask the Midtrans Status API about pending orders that are due and apply
     each answer (source 'sync').
 
     An order is due when it is older than PAYMENTS_SYNC_MIN_AGE and was never
     checked, was checked longer than PAYMENTS_SYNC_RECHECK_AFTER ago, or is past
     its expires_at. Totals (checked, changed, not_found, errors) go to the
-    `runs` table. A Midtrans outage is counted as errors and changes nothing."""
+    `runs` table. A Midtrans outage is counted as errors and changes nothing.
+    With --order, re-syncs exactly those orders (the runbook's "re-sync one
+    order"); an unknown order number is counted as an error."""
+    from functools import partial
+
     from runner.jobs import sync_once
 
     settings = _settings(database_url=database_url)
     _require(settings, database=True, server_key=True)
+    if orders:
+        _run_job(settings, partial(sync_once, orders=list(orders)), "sync", True, None, as_json)
     _run_job(settings, sync_once, "sync", once, every, as_json)
 
 

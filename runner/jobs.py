@@ -72,10 +72,12 @@ async def _finish_run(pool: AsyncConnectionPool, run_id: int, totals: dict, erro
         await db.fetch_one(conn, "finish_run", run_id=run_id, totals=db.jsonb(totals), error=error)
 
 
-async def sync_once(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient) -> dict:
-    """Ask Midtrans about every pending order that is due and apply each answer.
-    One sync at a time across processes; a second one returns ``{"skipped": True}``."""
-    return await _exclusively(pool, db.SYNC_LOCK_KEY, "sync", _sync_locked(settings, pool, client))
+async def sync_once(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient,
+                    orders: list[str] | None = None) -> dict:
+    """Ask Midtrans about every pending order that is due (or about exactly
+    `orders`, whatever their status) and apply each answer. One sync at a time
+    across processes; a second one returns ``{"skipped": True}``."""
+    return await _exclusively(pool, db.SYNC_LOCK_KEY, "sync", _sync_locked(settings, pool, client, orders))
 
 
 async def _exclusively(pool: AsyncConnectionPool, key: int, kind: str, work: Any) -> dict:
@@ -90,15 +92,19 @@ async def _exclusively(pool: AsyncConnectionPool, key: int, kind: str, work: Any
             await db.fetch_one(lock_conn, "unlock", key=key)
 
 
-async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient) -> dict:
+async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient,
+                       orders: list[str] | None) -> dict:
     run_id = await _start_run(pool, "sync", "sync")
     totals: Counter[str] = Counter(checked=0, changed=0, not_found=0, errors=0)
     try:
-        async with pool.connection() as conn:
-            due = await db.fetch_all(conn, "orders_due_for_sync",
-                                     min_age=timedelta(seconds=settings.sync_min_age),
-                                     recheck_after=timedelta(seconds=settings.sync_recheck_after),
-                                     max_rows=settings.sync_batch)
+        if orders is not None:
+            due = [{"order_number": number} for number in orders]
+        else:
+            async with pool.connection() as conn:
+                due = await db.fetch_all(conn, "orders_due_for_sync",
+                                         min_age=timedelta(seconds=settings.sync_min_age),
+                                         recheck_after=timedelta(seconds=settings.sync_recheck_after),
+                                         max_rows=settings.sync_batch)
         limit = asyncio.Semaphore(settings.http_concurrency)
 
         async def check(order_id: str) -> None:

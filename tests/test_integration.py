@@ -223,3 +223,20 @@ def test_two_concurrent_reconciles_never_repair_the_same_order(stack: Stack) -> 
     assert {count for _, count in fixes} == {1}, "no order repaired twice"
     assert stack.db.execute("SELECT count(*) FROM payments.tickets").fetchone()[0] == 60
     assert stack.invariants() == []
+
+
+def test_resync_one_order_by_number(stack: Stack) -> None:
+    """The runbook's manual recovery: `payments sync --order N` asks about exactly
+    that order, even when it is not due (and even when it is not pending)."""
+    stack.order("ONE-1")
+    stack.order("ONE-2")
+    for number in ("ONE-1", "ONE-2"):
+        stack.control("/transactions", {"order_id": number, "gross_amount": 150000, "notify": False})
+        stack.control(f"/transactions/{number}/settle", {"notify": False})
+    result = stack.payments("sync", "--order", "ONE-1", "--json", PAYMENTS_SYNC_MIN_AGE="1h")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["changed"] == 1
+    assert (stack.status("ONE-1"), stack.status("ONE-2")) == ("paid", "pending")
+    unknown = stack.payments("sync", "--order", "NOPE-9", "--json")
+    assert unknown.returncode == 1
+    assert json.loads(unknown.stdout)["errors"] == 1
