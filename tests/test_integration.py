@@ -240,3 +240,38 @@ def test_resync_one_order_by_number(stack: Stack) -> None:
     unknown = stack.payments("sync", "--order", "NOPE-9", "--json")
     assert unknown.returncode == 1
     assert json.loads(unknown.stdout)["errors"] == 1
+
+
+def test_verify_with_status_api_trusts_midtrans_not_the_body(db: psycopg.Connection, db_url: str) -> None:
+    """PAYMENTS_VERIFY_WITH_STATUS_API: a correctly signed notification is only a
+    trigger; the order gets what the Status API says (here: still pending)."""
+    from runner.midtrans import MidtransClient
+    from runner.signature import signature
+
+    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 10)")
+    db.execute("SELECT payments.create_ticket_order('VER-1', %s, now() + interval '1 hour', 150000)",
+               (Jsonb([{"slot": "GIG", "quantity": 2}]),))
+    with asgi_server(create_app(SERVER_KEY)) as sim:
+        httpx.post(f"{sim}/_sim/transactions", json={"order_id": "VER-1", "gross_amount": 150000,
+                                                     "notify": False})
+        settings = load({}, database_url=db_url, server_key=SERVER_KEY, verify_with_status_api=True)
+        app = WebhookApp(settings, runner_db.make_pool(db_url, max_size=2), manage_pool=True,
+                         client=MidtransClient(sim, SERVER_KEY, timeout=2, retries=0))
+        with asgi_server(app) as webhook:
+            claim = {"order_id": "VER-1", "status_code": "200", "gross_amount": "150000.00",
+                     "transaction_status": "settlement", "transaction_id": "forged",
+                     "signature_key": signature("VER-1", "200", "150000.00", SERVER_KEY)}
+            first = httpx.post(f"{webhook}/midtrans/notification", json=claim, timeout=10)
+            assert first.status_code == 200 and first.json()["decision"] == "noop"
+            assert db.execute("SELECT status FROM payments.orders").fetchone()[0] == "pending"
+
+            httpx.post(f"{sim}/_sim/transactions/VER-1/settle", json={"notify": False})
+            second = httpx.post(f"{webhook}/midtrans/notification", json=claim, timeout=10)
+            assert second.json()["decision"] == "paid"
+            applied = db.execute("SELECT transaction_id, source FROM payments.webhook_logs"
+                                 " WHERE outcome = 'paid'").fetchone()
+            assert applied[1] == "webhook" and applied[0] != "forged", "the Status API's transaction"
+
+            httpx.post(f"{sim}/_sim/faults", json={"status_api": {"mode": "503", "count": None}})
+            down = httpx.post(f"{webhook}/midtrans/notification", json=claim, timeout=10)
+            assert down.status_code == 503, "Midtrans retries while its Status API is down"
