@@ -35,7 +35,8 @@ AS $$
                             AND ((o.kind = 'ticket' AND (o.tickets_issued_at IS NULL
                                                          OR o.capacity_released_at IS NOT NULL))
                               OR (o.kind = 'product' AND (o.pickup_code IS NULL
-                                                          OR o.stock_confirmed_at IS NULL)))), 0)::numeric
+                                                          OR o.stock_confirmed_at IS NULL
+                                                          OR o.stock_released_at IS NOT NULL)))), 0)::numeric
         UNION ALL
         SELECT 'open_reviews',
                (SELECT count(*) FROM payments.orders AS o WHERE o.needs_review)::numeric

@@ -198,7 +198,8 @@ CREATE INDEX orders_review_idx ON payments.orders (updated_at) WHERE needs_revie
 CREATE INDEX orders_paid_unfulfilled_since_idx ON payments.orders (paid_at)
     WHERE status = 'paid'
       AND ((kind = 'ticket' AND (tickets_issued_at IS NULL OR capacity_released_at IS NOT NULL))
-        OR (kind = 'product' AND (pickup_code IS NULL OR stock_confirmed_at IS NULL)));
+        OR (kind = 'product' AND (pickup_code IS NULL OR stock_confirmed_at IS NULL
+                                  OR stock_released_at IS NOT NULL)));
 
 -- Result of normalize_midtrans_status (DESIGN §4).
 CREATE TYPE payments.normalized_status AS (
