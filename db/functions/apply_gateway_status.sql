@@ -31,7 +31,8 @@ DECLARE
     v_new_status text;
     v_decision text;
     v_flag text;            -- review reason to set
-    v_accept boolean := true;   -- record the event as the order's gateway state
+    v_accept boolean := true;   -- the event is applied (not ignored as stale / unknown)
+    v_record boolean;           -- ... and describes the recorded transaction's gateway state
     v_effects jsonb := '[]'::jsonb;
     v_effect jsonb;
     v_clear_challenge boolean;
@@ -164,6 +165,13 @@ BEGIN
     v_clear_challenge := coalesce(o.review_reason = 'fraud_challenge' AND v_accept
                                   AND n.review_reason IS NULL AND v_new_status <> 'pending', false);
 
+    -- gateway_status / fraud_status always describe gateway_transaction_id: an
+    -- event without a transaction_id (a local expiry, a manual call) changes the
+    -- order but not that transaction's state, so a later event of the still-open
+    -- transaction is judged against what that transaction really did (a payment
+    -- after a local expiry is a late payment, never "stale")
+    v_record := v_accept AND (v_tx IS NOT NULL OR o.gateway_transaction_id IS NULL);
+
     UPDATE payments.orders AS x
        SET status = v_new_status,
            paid_at = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
@@ -171,11 +179,10 @@ BEGIN
            paid_amount = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
                               THEN coalesce(apply_gateway_status.gross_amount, x.gross_amount)
                               ELSE x.paid_amount END,
-           gateway_status = CASE WHEN v_accept THEN v_ts ELSE x.gateway_status END,
-           gateway_transaction_id = CASE WHEN v_accept THEN coalesce(v_tx, x.gateway_transaction_id)
-                                         ELSE x.gateway_transaction_id END,
-           fraud_status = CASE WHEN v_accept THEN v_fs ELSE x.fraud_status END,
-           gateway_event_at = CASE WHEN v_accept THEN now() ELSE x.gateway_event_at END,
+           gateway_status = CASE WHEN v_record THEN v_ts ELSE x.gateway_status END,
+           gateway_transaction_id = CASE WHEN v_record THEN v_tx ELSE x.gateway_transaction_id END,
+           fraud_status = CASE WHEN v_record THEN v_fs ELSE x.fraud_status END,
+           gateway_event_at = CASE WHEN v_record THEN now() ELSE x.gateway_event_at END,
            gateway_checked_at = CASE WHEN apply_gateway_status.source IN ('sync', 'reconcile')
                                      THEN now() ELSE x.gateway_checked_at END,
            needs_review = v_flag IS NOT NULL OR (x.needs_review AND NOT v_clear_challenge),
@@ -187,7 +194,10 @@ BEGIN
 
     -- An accepted event re-runs the side-effects of the resulting status; each is
     -- idempotent by marker, so a duplicate also heals anything still missing.
-    IF v_accept THEN
+    -- A partial_refund / chargeback only flags the order (DESIGN §4: unchanged +
+    -- needs_review): issuing tickets for a disputed payment, or replacing its
+    -- review reason with the side-effect's own, is for people to decide.
+    IF v_accept AND n.order_status IS NOT NULL THEN
         IF v_new_status = 'paid' THEN
             v_effect := CASE o.kind WHEN 'ticket' THEN payments.apply_ticket_payment(o.order_number)
                                     ELSE payments.apply_product_payment(o.order_number) END;

@@ -22,8 +22,9 @@ AS $$
     UNION ALL
     SELECT 'counter_drift', d.resource || ' ' || d.code, to_jsonb(d)
       FROM payments.counter_drift() AS d
-    -- paid ticket order => active tickets per item = quantity, capacity finalized
-    -- (a late payment that found no capacity is flagged paid_after_release instead)
+    -- paid ticket order => active tickets per item = quantity, capacity finalized,
+    -- unless under review (a late payment that found no capacity is flagged
+    -- paid_after_release instead, and may be flagged again, e.g. for a chargeback)
     UNION ALL
     SELECT 'paid_ticket_order_fulfilled', 'order ' || o.order_number,
            jsonb_build_object('item_id', i.id, 'quantity', i.quantity,
@@ -35,8 +36,7 @@ AS $$
       JOIN payments.ticket_order_items AS i ON i.order_id = o.id
       CROSS JOIN LATERAL (SELECT count(*) AS active FROM payments.tickets AS x
                            WHERE x.order_item_id = i.id AND x.status = 'active') AS t
-     WHERE o.kind = 'ticket' AND o.status = 'paid'
-       AND o.review_reason IS DISTINCT FROM 'paid_after_release'
+     WHERE o.kind = 'ticket' AND o.status = 'paid' AND NOT o.needs_review
        AND (t.active <> i.quantity OR i.finalized_quantity <> i.quantity
             OR o.capacity_released_at IS NOT NULL OR o.tickets_issued_at IS NULL)
     -- not paid => no active tickets
@@ -77,15 +77,14 @@ AS $$
                         WHERE i.order_id = o.id AND i.finalized_quantity > 0)
             OR EXISTS (SELECT 1 FROM payments.product_order_items AS i
                         WHERE i.order_id = o.id AND i.finalized_quantity > 0))
-    -- paid product order => pickup code and stock confirmed
+    -- paid product order => pickup code and stock confirmed, unless under review
     UNION ALL
     SELECT 'paid_product_order_fulfilled', 'order ' || o.order_number,
            jsonb_build_object('pickup_code', o.pickup_code IS NOT NULL,
                               'stock_confirmed_at', o.stock_confirmed_at,
                               'stock_released_at', o.stock_released_at)
       FROM payments.orders AS o
-     WHERE o.kind = 'product' AND o.status = 'paid'
-       AND o.review_reason IS DISTINCT FROM 'paid_after_release'
+     WHERE o.kind = 'product' AND o.status = 'paid' AND NOT o.needs_review
        AND (o.pickup_code IS NULL OR o.stock_confirmed_at IS NULL OR o.stock_released_at IS NOT NULL
             OR EXISTS (SELECT 1 FROM payments.product_order_items AS i
                         WHERE i.order_id = o.id AND i.finalized_quantity <> i.quantity))

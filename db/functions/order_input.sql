@@ -94,9 +94,13 @@ BEGIN
         price := item -> 'unit_price';
         unit_price := NULL;
         IF price IS NOT NULL AND jsonb_typeof(price) <> 'null' THEN
+            -- at most 2 decimals, like gross_amount: the column would round it
+            -- silently and the stored prices would no longer add up
             IF jsonb_typeof(price) <> 'number' OR (price #>> '{}')::numeric < 0
-               OR (price #>> '{}')::numeric >= 1e12 THEN
-                RAISE EXCEPTION 'item % unit_price must be a non-negative number', item_no
+               OR (price #>> '{}')::numeric >= 1e12
+               OR (price #>> '{}')::numeric <> round((price #>> '{}')::numeric, 2) THEN
+                RAISE EXCEPTION 'item % unit_price must be a non-negative number with at most 2 decimals',
+                    item_no
                     USING ERRCODE = 'PM008';
             END IF;
             unit_price := (price #>> '{}')::numeric;

@@ -1,0 +1,22 @@
+BEGIN;
+SELECT plan(7);
+
+SELECT test_helpers.slot('S1', 10);
+SELECT test_helpers.ticket_order('T-1', 'S1', 2);
+
+SELECT throws_ok($$SELECT payments.apply_gateway_status('T-1', 'settlement', NULL, 100000, 'tx-1',
+                                                        '200', 'carrier-pigeon')$$,
+                 'PM009', NULL, 'an unknown source raises PM009');
+SELECT throws_ok($$SELECT payments.apply_gateway_status('T-1', 'settlement', NULL, 100000, 'tx-1',
+                                                        '200', NULL)$$,
+                 'PM009', NULL, 'a NULL source raises PM009');
+SELECT throws_ok($$SELECT payments.apply_gateway_status('T-1', NULL)$$,
+                 'PM009', NULL, 'a NULL transaction_status raises PM009');
+SELECT throws_ok($$SELECT payments.apply_gateway_status('T-1', '  ')$$,
+                 'PM009', NULL, 'a blank transaction_status raises PM009');
+SELECT is(test_helpers.status('T-1'), 'pending', 'the order is untouched');
+SELECT is(test_helpers.slot_counts('S1'), '2/0', 'its reservation is untouched');
+SELECT is_empty('SELECT * FROM payments.check_invariants()', 'invariants hold');
+
+SELECT * FROM finish();
+ROLLBACK;

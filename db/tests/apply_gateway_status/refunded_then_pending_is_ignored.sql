@@ -1,0 +1,18 @@
+BEGIN;
+SELECT plan(5);
+
+SELECT test_helpers.slot('S1', 10);
+SELECT test_helpers.ticket_order('T-1', 'S1', 2);
+SELECT test_helpers.gateway('T-1', 'settlement', NULL, 'tx-1');
+SELECT test_helpers.gateway('T-1', 'refund', NULL, 'tx-1');
+
+SELECT is(test_helpers.gateway('T-1', 'pending', NULL, 'tx-1') ->> 'decision', 'stale_ignored',
+          'pending on a refunded order is ignored');
+SELECT is(test_helpers.gateway('T-1', 'pending', NULL, 'tx-2') ->> 'decision', 'stale_ignored',
+          'pending of a new transaction on a refunded order is ignored');
+SELECT is(test_helpers.status('T-1'), 'refunded', 'the order stays refunded');
+SELECT is(test_helpers.slot_counts('S1'), '0/0', 'nothing is reserved');
+SELECT is_empty('SELECT * FROM payments.check_invariants()', 'invariants hold');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,22 @@
+BEGIN;
+SELECT plan(5);
+
+SELECT test_helpers.slot('S1', 10);
+SELECT test_helpers.ticket_order('T-EXPIRED', 'S1', 2);
+SELECT test_helpers.ticket_order('T-FAILED', 'S1', 1);
+SELECT test_helpers.ticket_order('T-OK', 'S1', 1);
+SELECT test_helpers.force_status('T-EXPIRED', 'expired');   -- expired without release
+SELECT test_helpers.force_status('T-FAILED', 'failed');
+SELECT test_helpers.gateway('T-OK', 'expire');
+
+SELECT results_eq($$SELECT check_name, order_number, status FROM payments.find_mismatches()$$,
+                  $$VALUES ('ticket_capacity_unreleased', 'T-EXPIRED', 'expired'),
+                           ('ticket_capacity_unreleased', 'T-FAILED', 'failed')$$,
+                  'check 2: failed / expired ticket orders still holding capacity are reported');
+SELECT is(test_helpers.slot_counts('S1'), '3/0', 'finding releases nothing');
+SELECT lives_ok('SELECT payments.reconcile_local()', 'reconcile_local repairs what was found');
+SELECT is_empty('SELECT * FROM payments.find_mismatches()', 'nothing is reported afterwards');
+SELECT is_empty('SELECT * FROM payments.check_invariants()', 'invariants hold');
+
+SELECT * FROM finish();
+ROLLBACK;
