@@ -5,6 +5,60 @@ CREATE TYPE payments.normalized_status AS (
 	review_reason text,
 	recognized boolean
 );
+CREATE FUNCTION payments.alerts() RETURNS TABLE(name text, observed numeric, threshold numeric, "window" interval, firing boolean, description text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+    WITH t AS (SELECT * FROM payments.alert_thresholds),
+    observed (name, value) AS (
+        SELECT 'signature_failures',
+               (SELECT count(*) FROM payments.webhook_logs AS l
+                 WHERE l.event_type = 'signature_invalid'
+                   AND l.created_at > now() - (SELECT t."window" FROM t WHERE t.name = 'signature_failures'))::numeric
+        UNION ALL
+        SELECT 'mismatches_found',
+               (SELECT coalesce(sum((r.totals ->> 'mismatches_found')::numeric), 0) FROM payments.runs AS r
+                 WHERE r.kind = 'reconcile'
+                   AND r.started_at > now() - (SELECT t."window" FROM t WHERE t.name = 'mismatches_found'))
+        UNION ALL
+        SELECT 'repairs',
+               (SELECT count(*) FROM payments.webhook_logs AS l
+                 WHERE l.event_type LIKE 'reconcile\_%' AND l.event_type NOT IN ('reconcile_run', 'reconcile_error')
+                   AND l.outcome IN ('repaired', 'flagged')
+                   AND l.created_at > now() - (SELECT t."window" FROM t WHERE t.name = 'repairs'))::numeric
+        UNION ALL
+        SELECT 'oldest_unfulfilled_paid_seconds',
+               coalesce((SELECT extract(epoch FROM now() - min(o.paid_at)) FROM payments.orders AS o
+                          WHERE o.status = 'paid'
+                            AND ((o.kind = 'ticket' AND (o.tickets_issued_at IS NULL
+                                                         OR o.capacity_released_at IS NOT NULL))
+                              OR (o.kind = 'product' AND (o.pickup_code IS NULL
+                                                          OR o.stock_confirmed_at IS NULL
+                                                          OR o.stock_released_at IS NOT NULL)))), 0)::numeric
+        UNION ALL
+        SELECT 'open_reviews',
+               (SELECT count(*) FROM payments.orders AS o WHERE o.needs_review)::numeric
+        UNION ALL
+        SELECT 'stale_pending',
+               (SELECT count(*) FROM payments.orders AS o
+                 WHERE o.status = 'pending'
+                   AND o.expires_at < now() - (SELECT t."window" FROM t WHERE t.name = 'stale_pending'))::numeric
+        UNION ALL
+        SELECT 'last_sync_age_seconds',
+               (SELECT extract(epoch FROM now() - max(r.finished_at)) FROM payments.runs AS r
+                 WHERE r.kind = 'sync' AND r.error IS NULL AND r.finished_at IS NOT NULL)::numeric
+        UNION ALL
+        SELECT 'last_reconcile_age_seconds',
+               (SELECT extract(epoch FROM now() - max(r.finished_at)) FROM payments.runs AS r
+                 WHERE r.kind = 'reconcile' AND r.error IS NULL AND r.finished_at IS NOT NULL)::numeric
+    )
+    SELECT o.name, round(o.value, 3), t.threshold, t."window",
+           coalesce(o.value > t.threshold, true), t.description
+      FROM observed AS o
+      JOIN t ON t.name = o.name
+     ORDER BY o.name
+$$;
+COMMENT ON FUNCTION payments.alerts() IS 'DESIGN §8 alerts: name, observed value, threshold, window, firing; NULL observed (never ran) fires';
 CREATE FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text DEFAULT NULL::text, gross_amount numeric DEFAULT NULL::numeric, transaction_id text DEFAULT NULL::text, status_code text DEFAULT NULL::text, source text DEFAULT 'manual'::text, payload jsonb DEFAULT NULL::jsonb, run_id bigint DEFAULT NULL::bigint) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'payments', 'pg_temp'
@@ -21,7 +75,8 @@ DECLARE
     v_new_status text;
     v_decision text;
     v_flag text;            -- review reason to set
-    v_accept boolean := true;   -- record the event as the order's gateway state
+    v_accept boolean := true;   -- the event is applied (not ignored as stale / unknown)
+    v_record boolean;           -- ... and describes the recorded transaction's gateway state
     v_effects jsonb := '[]'::jsonb;
     v_effect jsonb;
     v_clear_challenge boolean;
@@ -150,18 +205,26 @@ BEGIN
     -- a fraud challenge resolved at Midtrans (accepted or denied) clears its flag
     v_clear_challenge := coalesce(o.review_reason = 'fraud_challenge' AND v_accept
                                   AND n.review_reason IS NULL AND v_new_status <> 'pending', false);
+    -- gateway_status / fraud_status always describe gateway_transaction_id: an
+    -- event without a transaction_id (a local expiry, a manual call) changes the
+    -- order but not that transaction's state, so a later event of the still-open
+    -- transaction is judged against what that transaction really did (a payment
+    -- after a local expiry is a late payment, never "stale")
+    v_record := v_accept AND (v_tx IS NOT NULL OR o.gateway_transaction_id IS NULL);
     UPDATE payments.orders AS x
        SET status = v_new_status,
            paid_at = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
                           THEN now() ELSE x.paid_at END,
-           paid_amount = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
+           -- the amount received: on payment, and on an amount mismatch (so that
+           -- resolve_review 'accept' keeps what was really paid)
+           paid_amount = CASE WHEN (v_new_status = 'paid' AND v_prev_status <> 'paid')
+                                   OR v_decision = 'amount_mismatch'
                               THEN coalesce(apply_gateway_status.gross_amount, x.gross_amount)
                               ELSE x.paid_amount END,
-           gateway_status = CASE WHEN v_accept THEN v_ts ELSE x.gateway_status END,
-           gateway_transaction_id = CASE WHEN v_accept THEN coalesce(v_tx, x.gateway_transaction_id)
-                                         ELSE x.gateway_transaction_id END,
-           fraud_status = CASE WHEN v_accept THEN v_fs ELSE x.fraud_status END,
-           gateway_event_at = CASE WHEN v_accept THEN now() ELSE x.gateway_event_at END,
+           gateway_status = CASE WHEN v_record THEN v_ts ELSE x.gateway_status END,
+           gateway_transaction_id = CASE WHEN v_record THEN v_tx ELSE x.gateway_transaction_id END,
+           fraud_status = CASE WHEN v_record THEN v_fs ELSE x.fraud_status END,
+           gateway_event_at = CASE WHEN v_record THEN now() ELSE x.gateway_event_at END,
            gateway_checked_at = CASE WHEN apply_gateway_status.source IN ('sync', 'reconcile')
                                      THEN now() ELSE x.gateway_checked_at END,
            needs_review = v_flag IS NOT NULL OR (x.needs_review AND NOT v_clear_challenge),
@@ -172,7 +235,10 @@ BEGIN
      WHERE x.id = o.id;
     -- An accepted event re-runs the side-effects of the resulting status; each is
     -- idempotent by marker, so a duplicate also heals anything still missing.
-    IF v_accept THEN
+    -- A partial_refund / chargeback only flags the order (DESIGN §4: unchanged +
+    -- needs_review): issuing tickets for a disputed payment, or replacing its
+    -- review reason with the side-effect's own, is for people to decide.
+    IF v_accept AND n.order_status IS NOT NULL THEN
         IF v_new_status = 'paid' THEN
             v_effect := CASE o.kind WHEN 'ticket' THEN payments.apply_ticket_payment(o.order_number)
                                     ELSE payments.apply_product_payment(o.order_number) END;
@@ -284,6 +350,39 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION payments.apply_product_payment(order_number text) IS 'Paid product order: pickup code when missing, confirm missing stock (idempotent); PM001, PM010, PM011';
+CREATE FUNCTION payments.apply_status_not_found(order_number text, source text, expiry_grace interval DEFAULT NULL::interval, run_id bigint DEFAULT NULL::bigint) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    o payments.orders;
+BEGIN
+    IF apply_status_not_found.source IS NULL
+       OR apply_status_not_found.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
+        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
+            quote_nullable(apply_status_not_found.source) USING ERRCODE = 'PM009';
+    END IF;
+    o := payments.lock_order(apply_status_not_found.order_number);
+    IF o.status = 'pending' AND apply_status_not_found.expiry_grace IS NOT NULL
+       AND o.expires_at < now() - apply_status_not_found.expiry_grace THEN
+        RETURN payments.apply_gateway_status(o.order_number, 'expire', NULL, NULL, NULL, '404',
+            apply_status_not_found.source,
+            jsonb_build_object('reason', 'no transaction at Midtrans past expires_at + grace',
+                               'expires_at', o.expires_at),
+            apply_status_not_found.run_id);
+    END IF;
+    UPDATE payments.orders SET gateway_checked_at = now() WHERE id = o.id;
+    PERFORM payments.log_event(apply_status_not_found.source, 'status_not_found', 'noop',
+        o.order_number, jsonb_build_object('status', o.status, 'expires_at', o.expires_at),
+        NULL, NULL, NULL, '404', apply_status_not_found.run_id);
+    RETURN jsonb_build_object('order_number', o.order_number, 'kind', o.kind,
+                              'previous_status', o.status, 'new_status', o.status,
+                              'decision', 'not_found', 'effects', '[]'::jsonb,
+                              'needs_review', o.needs_review, 'review_reason', o.review_reason);
+END
+$$;
+COMMENT ON FUNCTION payments.apply_status_not_found(order_number text, source text, expiry_grace interval, run_id bigint) IS 'Midtrans has no transaction for the order: record the check, expire it when past expiry + grace';
 CREATE FUNCTION payments.apply_ticket_payment(order_number text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'payments', 'pg_temp'
@@ -386,8 +485,9 @@ CREATE FUNCTION payments.check_invariants() RETURNS TABLE(invariant text, subjec
     UNION ALL
     SELECT 'counter_drift', d.resource || ' ' || d.code, to_jsonb(d)
       FROM payments.counter_drift() AS d
-    -- paid ticket order => active tickets per item = quantity, capacity finalized
-    -- (a late payment that found no capacity is flagged paid_after_release instead)
+    -- paid ticket order => active tickets per item = quantity, capacity finalized,
+    -- unless under review (a late payment that found no capacity is flagged
+    -- paid_after_release instead, and may be flagged again, e.g. for a chargeback)
     UNION ALL
     SELECT 'paid_ticket_order_fulfilled', 'order ' || o.order_number,
            jsonb_build_object('item_id', i.id, 'quantity', i.quantity,
@@ -399,8 +499,7 @@ CREATE FUNCTION payments.check_invariants() RETURNS TABLE(invariant text, subjec
       JOIN payments.ticket_order_items AS i ON i.order_id = o.id
       CROSS JOIN LATERAL (SELECT count(*) AS active FROM payments.tickets AS x
                            WHERE x.order_item_id = i.id AND x.status = 'active') AS t
-     WHERE o.kind = 'ticket' AND o.status = 'paid'
-       AND o.review_reason IS DISTINCT FROM 'paid_after_release'
+     WHERE o.kind = 'ticket' AND o.status = 'paid' AND NOT o.needs_review
        AND (t.active <> i.quantity OR i.finalized_quantity <> i.quantity
             OR o.capacity_released_at IS NOT NULL OR o.tickets_issued_at IS NULL)
     -- not paid => no active tickets
@@ -441,15 +540,14 @@ CREATE FUNCTION payments.check_invariants() RETURNS TABLE(invariant text, subjec
                         WHERE i.order_id = o.id AND i.finalized_quantity > 0)
             OR EXISTS (SELECT 1 FROM payments.product_order_items AS i
                         WHERE i.order_id = o.id AND i.finalized_quantity > 0))
-    -- paid product order => pickup code and stock confirmed
+    -- paid product order => pickup code and stock confirmed, unless under review
     UNION ALL
     SELECT 'paid_product_order_fulfilled', 'order ' || o.order_number,
            jsonb_build_object('pickup_code', o.pickup_code IS NOT NULL,
                               'stock_confirmed_at', o.stock_confirmed_at,
                               'stock_released_at', o.stock_released_at)
       FROM payments.orders AS o
-     WHERE o.kind = 'product' AND o.status = 'paid'
-       AND o.review_reason IS DISTINCT FROM 'paid_after_release'
+     WHERE o.kind = 'product' AND o.status = 'paid' AND NOT o.needs_review
        AND (o.pickup_code IS NULL OR o.stock_confirmed_at IS NULL OR o.stock_released_at IS NOT NULL
             OR EXISTS (SELECT 1 FROM payments.product_order_items AS i
                         WHERE i.order_id = o.id AND i.finalized_quantity <> i.quantity))
@@ -750,6 +848,20 @@ CREATE FUNCTION payments.gateway_rank(transaction_status text) RETURNS integer
     END
 $$;
 COMMENT ON FUNCTION payments.gateway_rank(transaction_status text) IS 'Order of a Midtrans status within one transaction; lower rank for the same transaction = stale';
+CREATE FUNCTION payments.last_runs() RETURNS TABLE(kind text, run_id bigint, finished_at timestamp with time zone, age_seconds double precision, totals jsonb, error text, last_ok_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+    SELECT k.kind, r.id, r.finished_at, extract(epoch FROM now() - r.finished_at)::double precision,
+           r.totals, r.error,
+           (SELECT max(ok.finished_at) FROM payments.runs AS ok
+             WHERE ok.kind = k.kind AND ok.error IS NULL AND ok.finished_at IS NOT NULL)
+      FROM (VALUES ('sync'), ('reconcile')) AS k (kind)
+      LEFT JOIN LATERAL (SELECT * FROM payments.runs AS x
+                          WHERE x.kind = k.kind AND x.finished_at IS NOT NULL
+                          ORDER BY x.started_at DESC LIMIT 1) AS r ON true
+$$;
+COMMENT ON FUNCTION payments.last_runs() IS 'Latest finished sync / reconcile run with totals, and when the last successful one finished';
 CREATE TABLE payments.orders (
     id bigint NOT NULL,
     order_number text NOT NULL,
@@ -888,6 +1000,99 @@ CREATE FUNCTION payments.normalize_midtrans_status(transaction_status text, frau
            ) AS input
 $$;
 COMMENT ON FUNCTION payments.normalize_midtrans_status(transaction_status text, fraud_status text) IS 'DESIGN §4: Midtrans transaction_status + fraud_status -> (order_status, review_reason, recognized)';
+CREATE FUNCTION payments.order_summary(order_number text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v jsonb;
+BEGIN
+    SELECT to_jsonb(o) - 'id'
+           || jsonb_build_object('items', coalesce(
+                CASE o.kind
+                WHEN 'ticket' THEN
+                    (SELECT jsonb_agg(jsonb_build_object(
+                                'slot', s.code, 'quantity', i.quantity,
+                                'finalized_quantity', i.finalized_quantity,
+                                'active_tickets', (SELECT count(*) FROM payments.tickets AS t
+                                                    WHERE t.order_item_id = i.id AND t.status = 'active'),
+                                'void_tickets', (SELECT count(*) FROM payments.tickets AS t
+                                                  WHERE t.order_item_id = i.id AND t.status = 'void'))
+                                ORDER BY i.id)
+                       FROM payments.ticket_order_items AS i
+                       JOIN payments.ticket_slots AS s ON s.id = i.slot_id
+                      WHERE i.order_id = o.id)
+                ELSE
+                    (SELECT jsonb_agg(jsonb_build_object(
+                                'sku', v.sku, 'quantity', i.quantity,
+                                'finalized_quantity', i.finalized_quantity) ORDER BY i.id)
+                       FROM payments.product_order_items AS i
+                       JOIN payments.product_variants AS v ON v.id = i.variant_id
+                      WHERE i.order_id = o.id)
+                END, '[]'::jsonb))
+      INTO v
+      FROM payments.orders AS o
+     WHERE o.order_number = order_summary.order_number;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'unknown order %', quote_nullable(left(order_summary.order_number, 60))
+            USING ERRCODE = 'PM001';
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION payments.order_summary(order_number text) IS 'An order with its items and ticket counts as jsonb; PM001';
+CREATE FUNCTION payments.order_timeline(order_number text) RETURNS TABLE(at timestamp with time zone, source text, event_type text, transaction_status text, fraud_status text, transaction_id text, outcome text, detail jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+    SELECT l.created_at, l.source, l.event_type, l.transaction_status, l.fraud_status,
+           l.transaction_id, l.outcome, l.detail
+      FROM payments.webhook_logs AS l
+     WHERE l.order_number = order_timeline.order_number
+     ORDER BY l.id
+$$;
+COMMENT ON FUNCTION payments.order_timeline(order_number text) IS 'Every webhook_logs entry of one order, oldest first';
+CREATE FUNCTION payments.orders_due_for_sync(min_age interval DEFAULT '00:02:00'::interval, recheck_after interval DEFAULT '00:05:00'::interval, max_rows integer DEFAULT 200) RETURNS TABLE(order_number text, expires_at timestamp with time zone, gateway_checked_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    IF orders_due_for_sync.max_rows IS NULL OR orders_due_for_sync.max_rows NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'PM009';
+    END IF;
+    RETURN QUERY
+    SELECT o.order_number, o.expires_at, o.gateway_checked_at
+      FROM payments.orders AS o
+     WHERE o.status = 'pending'
+       AND o.created_at <= now() - orders_due_for_sync.min_age
+       AND (o.gateway_checked_at IS NULL
+            OR o.gateway_checked_at <= now() - orders_due_for_sync.recheck_after
+            OR (o.expires_at <= now() AND o.gateway_checked_at <= o.expires_at))
+     ORDER BY o.gateway_checked_at NULLS FIRST, o.created_at
+     LIMIT orders_due_for_sync.max_rows;
+END
+$$;
+COMMENT ON FUNCTION payments.orders_due_for_sync(min_age interval, recheck_after interval, max_rows integer) IS 'Pending orders the sync should ask the Midtrans Status API about, least recently checked first';
+CREATE FUNCTION payments.orders_past_expiry(expiry_grace interval DEFAULT '00:15:00'::interval, max_rows integer DEFAULT 200) RETURNS TABLE(order_number text, expires_at timestamp with time zone, needs_review boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    IF orders_past_expiry.max_rows IS NULL OR orders_past_expiry.max_rows NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'PM009';
+    END IF;
+    RETURN QUERY
+    SELECT o.order_number, o.expires_at, o.needs_review
+      FROM payments.orders AS o
+     WHERE o.status = 'pending' AND o.expires_at < now() - orders_past_expiry.expiry_grace
+     ORDER BY o.expires_at
+     LIMIT orders_past_expiry.max_rows;
+END
+$$;
+COMMENT ON FUNCTION payments.orders_past_expiry(expiry_grace interval, max_rows integer) IS 'DESIGN §7 check 5: pending orders past expires_at + grace, oldest first';
 CREATE FUNCTION payments.parse_order_items(items jsonb, code_key text, id_key text) RETURNS TABLE(ref_code text, ref_id bigint, quantity integer, unit_price numeric)
     LANGUAGE plpgsql IMMUTABLE
     SET search_path TO 'payments', 'pg_temp'
@@ -935,9 +1140,13 @@ BEGIN
         price := item -> 'unit_price';
         unit_price := NULL;
         IF price IS NOT NULL AND jsonb_typeof(price) <> 'null' THEN
+            -- at most 2 decimals, like gross_amount: the column would round it
+            -- silently and the stored prices would no longer add up
             IF jsonb_typeof(price) <> 'number' OR (price #>> '{}')::numeric < 0
-               OR (price #>> '{}')::numeric >= 1e12 THEN
-                RAISE EXCEPTION 'item % unit_price must be a non-negative number', item_no
+               OR (price #>> '{}')::numeric >= 1e12
+               OR (price #>> '{}')::numeric <> round((price #>> '{}')::numeric, 2) THEN
+                RAISE EXCEPTION 'item % unit_price must be a non-negative number with at most 2 decimals',
+                    item_no
                     USING ERRCODE = 'PM008';
             END IF;
             unit_price := (price #>> '{}')::numeric;
@@ -1119,9 +1328,11 @@ BEGIN
     UPDATE payments.product_order_items AS i
        SET finalized_quantity = 0
      WHERE i.order_id = o.id AND i.finalized_quantity <> 0;
-    UPDATE payments.orders SET stock_released_at = now(), updated_at = now() WHERE id = o.id;
+    UPDATE payments.orders
+       SET stock_released_at = now(), stock_confirmed_at = NULL, pickup_code = NULL, updated_at = now()
+     WHERE id = o.id;
     RETURN jsonb_build_object('effect', 'stock_released', 'reserved_released', v_released,
-                              'sold_returned', v_returned);
+                              'sold_returned', v_returned, 'pickup_code_voided', o.pickup_code);
 END
 $$;
 COMMENT ON FUNCTION payments.release_product_stock(order_number text) IS 'Failed/expired/refunded product order: return held stock once; PM001, PM010, PM011';
@@ -1257,7 +1468,10 @@ BEGIN
                 SELECT jsonb_agg(to_jsonb(raised)) INTO v_raised FROM raised;
                 v_effect := payments.apply_product_payment(o.order_number);
             END IF;
-        ELSIF o.review_reason = 'amount_mismatch' AND o.status IN ('pending', 'failed', 'expired') THEN
+        ELSIF o.review_reason IN ('amount_mismatch', 'partial_refund', 'partial_chargeback')
+              AND o.status IN ('pending', 'failed', 'expired') THEN
+            -- money did arrive (a wrong amount, or a payment that was already
+            -- partly refunded when we first heard of it): take it as paid
             UPDATE payments.orders
                SET status = 'paid', paid_at = now(), paid_amount = coalesce(paid_amount, gross_amount),
                    updated_at = now()
@@ -1265,8 +1479,10 @@ BEGIN
             v_effect := CASE o.kind WHEN 'ticket' THEN payments.apply_ticket_payment(o.order_number)
                                     ELSE payments.apply_product_payment(o.order_number) END;
         ELSE
-            RAISE EXCEPTION 'accept applies to paid_after_release or amount_mismatch, not %',
-                o.review_reason USING ERRCODE = 'PM012';
+            RAISE EXCEPTION 'accept fulfils a late payment (paid_after_release) or an unpaid order flagged '
+                            'amount_mismatch / partial_refund / partial_chargeback; order % is % and '
+                            'flagged %: use refund or dismiss',
+                o.order_number, o.status, o.review_reason USING ERRCODE = 'PM012';
         END IF;
     ELSIF resolve_review.action = 'refund' THEN
         UPDATE payments.orders SET status = 'refunded', updated_at = now() WHERE id = o.id;
@@ -1351,61 +1567,27 @@ CREATE TABLE payments.alert_thresholds (
     "window" interval,
     description text NOT NULL
 );
-ALTER TABLE payments.orders ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME payments.orders_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-CREATE TABLE payments.product_order_items (
-    id bigint NOT NULL,
-    order_id bigint NOT NULL,
-    variant_id bigint NOT NULL,
-    quantity integer NOT NULL,
-    unit_price numeric(14,2),
-    finalized_quantity integer DEFAULT 0 NOT NULL,
-    CONSTRAINT product_order_items_finalized_check CHECK (((finalized_quantity >= 0) AND (finalized_quantity <= quantity))),
-    CONSTRAINT product_order_items_quantity_check CHECK ((quantity > 0)),
-    CONSTRAINT product_order_items_unit_price_check CHECK ((unit_price >= (0)::numeric))
-);
-ALTER TABLE payments.product_order_items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME payments.product_order_items_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-CREATE TABLE payments.product_variants (
-    id bigint NOT NULL,
-    sku text NOT NULL,
-    name text,
-    stock integer NOT NULL,
-    reserved_stock integer DEFAULT 0 NOT NULL,
-    sold integer DEFAULT 0 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT product_variants_counters_check CHECK (((stock >= 0) AND (reserved_stock >= 0) AND (sold >= 0) AND ((reserved_stock + sold) <= stock))),
-    CONSTRAINT product_variants_sku_check CHECK ((sku <> ''::text))
-);
-ALTER TABLE payments.product_variants ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME payments.product_variants_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-ALTER TABLE payments.runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME payments.runs_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
+CREATE VIEW payments.audit_counter_drift AS
+ SELECT counter_drift.resource,
+    counter_drift.resource_id,
+    counter_drift.code,
+    counter_drift.reserved_actual,
+    counter_drift.reserved_expected,
+    counter_drift.sold_actual,
+    counter_drift.sold_expected
+   FROM payments.counter_drift() counter_drift(resource, resource_id, code, reserved_actual, reserved_expected, sold_actual, sold_expected);
+CREATE VIEW payments.audit_open_reviews AS
+ SELECT o.order_number,
+    o.kind,
+    o.status,
+    o.review_reason,
+    o.gateway_status,
+    o.gateway_transaction_id,
+    o.gross_amount,
+    o.paid_amount,
+    o.updated_at
+   FROM payments.orders o
+  WHERE o.needs_review;
 CREATE TABLE payments.ticket_order_items (
     id bigint NOT NULL,
     order_id bigint NOT NULL,
@@ -1416,14 +1598,6 @@ CREATE TABLE payments.ticket_order_items (
     CONSTRAINT ticket_order_items_finalized_check CHECK (((finalized_quantity >= 0) AND (finalized_quantity <= quantity))),
     CONSTRAINT ticket_order_items_quantity_check CHECK ((quantity > 0)),
     CONSTRAINT ticket_order_items_unit_price_check CHECK ((unit_price >= (0)::numeric))
-);
-ALTER TABLE payments.ticket_order_items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME payments.ticket_order_items_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
 );
 CREATE TABLE payments.ticket_slots (
     id bigint NOT NULL,
@@ -1437,14 +1611,6 @@ CREATE TABLE payments.ticket_slots (
     CONSTRAINT ticket_slots_code_check CHECK ((code <> ''::text)),
     CONSTRAINT ticket_slots_counters_check CHECK (((capacity >= 0) AND (reserved >= 0) AND (sold >= 0) AND ((reserved + sold) <= capacity)))
 );
-ALTER TABLE payments.ticket_slots ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME payments.ticket_slots_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
 CREATE TABLE payments.tickets (
     id bigint NOT NULL,
     order_item_id bigint NOT NULL,
@@ -1457,14 +1623,32 @@ CREATE TABLE payments.tickets (
     CONSTRAINT tickets_status_check CHECK ((status = ANY (ARRAY['active'::text, 'void'::text]))),
     CONSTRAINT tickets_void_check CHECK (((status = 'void'::text) = (voided_at IS NOT NULL)))
 );
-ALTER TABLE payments.tickets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME payments.tickets_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
+CREATE VIEW payments.audit_paid_orders_missing_tickets AS
+ SELECT o.order_number,
+    o.paid_at,
+    o.needs_review,
+    o.review_reason,
+    i.quantity,
+    t.active AS active_tickets,
+    i.finalized_quantity,
+    s.code AS slot
+   FROM (((payments.orders o
+     JOIN payments.ticket_order_items i ON ((i.order_id = o.id)))
+     JOIN payments.ticket_slots s ON ((s.id = i.slot_id)))
+     CROSS JOIN LATERAL ( SELECT count(*) AS active
+           FROM payments.tickets x
+          WHERE ((x.order_item_id = i.id) AND (x.status = 'active'::text))) t)
+  WHERE ((o.kind = 'ticket'::text) AND (o.status = 'paid'::text) AND ((t.active <> i.quantity) OR (i.finalized_quantity <> i.quantity) OR (o.capacity_released_at IS NOT NULL)));
+CREATE VIEW payments.audit_paid_products_missing_pickup_code AS
+ SELECT o.order_number,
+    o.paid_at,
+    (o.pickup_code IS NOT NULL) AS has_pickup_code,
+    o.stock_confirmed_at,
+    o.stock_released_at,
+    o.needs_review,
+    o.review_reason
+   FROM payments.orders o
+  WHERE ((o.kind = 'product'::text) AND (o.status = 'paid'::text) AND ((o.pickup_code IS NULL) OR (o.stock_confirmed_at IS NULL) OR (o.stock_released_at IS NOT NULL)));
 CREATE TABLE payments.webhook_logs (
     id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
@@ -1482,6 +1666,118 @@ CREATE TABLE payments.webhook_logs (
     payload jsonb,
     run_id bigint,
     CONSTRAINT webhook_logs_source_check CHECK ((source = ANY (ARRAY['webhook'::text, 'sync'::text, 'reconcile'::text, 'cron'::text, 'manual'::text])))
+);
+CREATE VIEW payments.audit_recent_repairs AS
+ SELECT l.created_at,
+    l.source,
+    l.event_type,
+    l.order_number,
+    l.outcome,
+    l.detail,
+    l.run_id
+   FROM payments.webhook_logs l
+  WHERE ((l.event_type ~~ 'reconcile\_%'::text) AND (l.event_type <> 'reconcile_run'::text) AND (l.created_at > (now() - '7 days'::interval)))
+  ORDER BY l.id DESC;
+CREATE VIEW payments.audit_released_orders_holding_capacity AS
+ SELECT o.order_number,
+    o.status,
+    o.updated_at,
+    s.code AS slot,
+    (i.quantity - i.finalized_quantity) AS reserved_held,
+    i.finalized_quantity AS sold_held
+   FROM ((payments.orders o
+     JOIN payments.ticket_order_items i ON ((i.order_id = o.id)))
+     JOIN payments.ticket_slots s ON ((s.id = i.slot_id)))
+  WHERE ((o.kind = 'ticket'::text) AND (o.status = ANY (ARRAY['failed'::text, 'expired'::text, 'refunded'::text])) AND ((o.capacity_released_at IS NULL) OR (i.finalized_quantity > 0)));
+CREATE TABLE payments.product_order_items (
+    id bigint NOT NULL,
+    order_id bigint NOT NULL,
+    variant_id bigint NOT NULL,
+    quantity integer NOT NULL,
+    unit_price numeric(14,2),
+    finalized_quantity integer DEFAULT 0 NOT NULL,
+    CONSTRAINT product_order_items_finalized_check CHECK (((finalized_quantity >= 0) AND (finalized_quantity <= quantity))),
+    CONSTRAINT product_order_items_quantity_check CHECK ((quantity > 0)),
+    CONSTRAINT product_order_items_unit_price_check CHECK ((unit_price >= (0)::numeric))
+);
+CREATE TABLE payments.product_variants (
+    id bigint NOT NULL,
+    sku text NOT NULL,
+    name text,
+    stock integer NOT NULL,
+    reserved_stock integer DEFAULT 0 NOT NULL,
+    sold integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT product_variants_counters_check CHECK (((stock >= 0) AND (reserved_stock >= 0) AND (sold >= 0) AND ((reserved_stock + sold) <= stock))),
+    CONSTRAINT product_variants_sku_check CHECK ((sku <> ''::text))
+);
+CREATE VIEW payments.audit_stock_held_by_dead_orders AS
+ SELECT o.order_number,
+    o.status,
+    o.updated_at,
+    v.sku,
+    (i.quantity - i.finalized_quantity) AS reserved_held,
+    i.finalized_quantity AS sold_held
+   FROM ((payments.orders o
+     JOIN payments.product_order_items i ON ((i.order_id = o.id)))
+     JOIN payments.product_variants v ON ((v.id = i.variant_id)))
+  WHERE ((o.kind = 'product'::text) AND (o.status = ANY (ARRAY['failed'::text, 'expired'::text, 'refunded'::text])) AND ((o.stock_released_at IS NULL) OR (i.finalized_quantity > 0)));
+ALTER TABLE payments.orders ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME payments.orders_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+ALTER TABLE payments.product_order_items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME payments.product_order_items_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+ALTER TABLE payments.product_variants ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME payments.product_variants_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+ALTER TABLE payments.runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME payments.runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+ALTER TABLE payments.ticket_order_items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME payments.ticket_order_items_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+ALTER TABLE payments.ticket_slots ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME payments.ticket_slots_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+ALTER TABLE payments.tickets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME payments.tickets_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 ALTER TABLE payments.webhook_logs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME payments.webhook_logs_id_seq
@@ -1525,7 +1821,7 @@ ALTER TABLE ONLY payments.tickets
     ADD CONSTRAINT tickets_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY payments.webhook_logs
     ADD CONSTRAINT webhook_logs_pkey PRIMARY KEY (id);
-CREATE INDEX orders_paid_unfulfilled_since_idx ON payments.orders USING btree (paid_at) WHERE ((status = 'paid'::text) AND (((kind = 'ticket'::text) AND ((tickets_issued_at IS NULL) OR (capacity_released_at IS NOT NULL))) OR ((kind = 'product'::text) AND ((pickup_code IS NULL) OR (stock_confirmed_at IS NULL)))));
+CREATE INDEX orders_paid_unfulfilled_since_idx ON payments.orders USING btree (paid_at) WHERE ((status = 'paid'::text) AND (((kind = 'ticket'::text) AND ((tickets_issued_at IS NULL) OR (capacity_released_at IS NOT NULL))) OR ((kind = 'product'::text) AND ((pickup_code IS NULL) OR (stock_confirmed_at IS NULL) OR (stock_released_at IS NOT NULL)))));
 CREATE INDEX orders_pending_expires_idx ON payments.orders USING btree (expires_at) WHERE (status = 'pending'::text);
 CREATE INDEX orders_product_unfulfilled_idx ON payments.orders USING btree (id) WHERE ((kind = 'product'::text) AND (status = 'paid'::text) AND (NOT needs_review) AND ((pickup_code IS NULL) OR (stock_confirmed_at IS NULL) OR (stock_released_at IS NOT NULL)));
 CREATE INDEX orders_product_unreleased_idx ON payments.orders USING btree (id) WHERE ((kind = 'product'::text) AND (status = ANY (ARRAY['failed'::text, 'expired'::text, 'refunded'::text])) AND (stock_released_at IS NULL));
@@ -1553,10 +1849,15 @@ ALTER TABLE ONLY payments.webhook_logs
     ADD CONSTRAINT webhook_logs_run_id_fkey FOREIGN KEY (run_id) REFERENCES payments.runs(id);
 GRANT USAGE ON SCHEMA payments TO payments_runner;
 GRANT USAGE ON SCHEMA payments TO payments_readonly;
+REVOKE ALL ON FUNCTION payments.alerts() FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.alerts() TO payments_runner;
+GRANT ALL ON FUNCTION payments.alerts() TO payments_readonly;
 REVOKE ALL ON FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text, gross_amount numeric, transaction_id text, status_code text, source text, payload jsonb, run_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text, gross_amount numeric, transaction_id text, status_code text, source text, payload jsonb, run_id bigint) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.apply_product_payment(order_number text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.apply_product_payment(order_number text) TO payments_runner;
+REVOKE ALL ON FUNCTION payments.apply_status_not_found(order_number text, source text, expiry_grace interval, run_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.apply_status_not_found(order_number text, source text, expiry_grace interval, run_id bigint) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.apply_ticket_payment(order_number text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.apply_ticket_payment(order_number text) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.check_invariants() FROM PUBLIC;
@@ -1564,6 +1865,7 @@ GRANT ALL ON FUNCTION payments.check_invariants() TO payments_runner;
 GRANT ALL ON FUNCTION payments.check_invariants() TO payments_readonly;
 REVOKE ALL ON FUNCTION payments.check_items_total(gross_amount numeric, total numeric, priced integer, item_count integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.counter_drift() FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.counter_drift() TO payments_readonly;
 REVOKE ALL ON FUNCTION payments.create_product_order(order_number text, items jsonb, expires_at timestamp with time zone, gross_amount numeric, currency text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.create_product_order(order_number text, items jsonb, expires_at timestamp with time zone, gross_amount numeric, currency text) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.create_ticket_order(order_number text, items jsonb, expires_at timestamp with time zone, gross_amount numeric, currency text) FROM PUBLIC;
@@ -1575,6 +1877,9 @@ GRANT SELECT ON TABLE payments.runs TO payments_readonly;
 REVOKE ALL ON FUNCTION payments.finish_run(run_id bigint, totals jsonb, error text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.finish_run(run_id bigint, totals jsonb, error text) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.gateway_rank(transaction_status text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION payments.last_runs() FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.last_runs() TO payments_runner;
+GRANT ALL ON FUNCTION payments.last_runs() TO payments_readonly;
 GRANT SELECT ON TABLE payments.orders TO payments_readonly;
 REVOKE ALL ON FUNCTION payments.lock_order(order_number text, kind text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.log_event(source text, event_type text, outcome text, order_number text, detail jsonb, payload jsonb, signature_valid boolean, transaction_status text, status_code text, run_id bigint) FROM PUBLIC;
@@ -1583,6 +1888,16 @@ REVOKE ALL ON FUNCTION payments.new_pickup_code(order_id bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.normalize_midtrans_status(transaction_status text, fraud_status text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.normalize_midtrans_status(transaction_status text, fraud_status text) TO payments_runner;
 GRANT ALL ON FUNCTION payments.normalize_midtrans_status(transaction_status text, fraud_status text) TO payments_readonly;
+REVOKE ALL ON FUNCTION payments.order_summary(order_number text) FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.order_summary(order_number text) TO payments_runner;
+GRANT ALL ON FUNCTION payments.order_summary(order_number text) TO payments_readonly;
+REVOKE ALL ON FUNCTION payments.order_timeline(order_number text) FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.order_timeline(order_number text) TO payments_runner;
+GRANT ALL ON FUNCTION payments.order_timeline(order_number text) TO payments_readonly;
+REVOKE ALL ON FUNCTION payments.orders_due_for_sync(min_age interval, recheck_after interval, max_rows integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.orders_due_for_sync(min_age interval, recheck_after interval, max_rows integer) TO payments_runner;
+REVOKE ALL ON FUNCTION payments.orders_past_expiry(expiry_grace interval, max_rows integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.orders_past_expiry(expiry_grace interval, max_rows integer) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.parse_order_items(items jsonb, code_key text, id_key text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.random_code(n_chars integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.reconcile_local(batch_size integer, source text, run_id bigint) FROM PUBLIC;
@@ -1600,9 +1915,16 @@ REVOKE ALL ON FUNCTION payments.start_run(kind text, source text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.start_run(kind text, source text) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.validate_order_header(order_number text, expires_at timestamp with time zone, gross_amount numeric, currency text) FROM PUBLIC;
 GRANT SELECT ON TABLE payments.alert_thresholds TO payments_readonly;
-GRANT SELECT ON TABLE payments.product_order_items TO payments_readonly;
-GRANT SELECT ON TABLE payments.product_variants TO payments_readonly;
+GRANT SELECT ON TABLE payments.audit_counter_drift TO payments_readonly;
+GRANT SELECT ON TABLE payments.audit_open_reviews TO payments_readonly;
 GRANT SELECT ON TABLE payments.ticket_order_items TO payments_readonly;
 GRANT SELECT ON TABLE payments.ticket_slots TO payments_readonly;
 GRANT SELECT ON TABLE payments.tickets TO payments_readonly;
+GRANT SELECT ON TABLE payments.audit_paid_orders_missing_tickets TO payments_readonly;
+GRANT SELECT ON TABLE payments.audit_paid_products_missing_pickup_code TO payments_readonly;
 GRANT SELECT ON TABLE payments.webhook_logs TO payments_readonly;
+GRANT SELECT ON TABLE payments.audit_recent_repairs TO payments_readonly;
+GRANT SELECT ON TABLE payments.audit_released_orders_holding_capacity TO payments_readonly;
+GRANT SELECT ON TABLE payments.product_order_items TO payments_readonly;
+GRANT SELECT ON TABLE payments.product_variants TO payments_readonly;
+GRANT SELECT ON TABLE payments.audit_stock_held_by_dead_orders TO payments_readonly;

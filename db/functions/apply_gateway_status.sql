@@ -176,7 +176,10 @@ BEGIN
        SET status = v_new_status,
            paid_at = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
                           THEN now() ELSE x.paid_at END,
-           paid_amount = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
+           -- the amount received: on payment, and on an amount mismatch (so that
+           -- resolve_review 'accept' keeps what was really paid)
+           paid_amount = CASE WHEN (v_new_status = 'paid' AND v_prev_status <> 'paid')
+                                   OR v_decision = 'amount_mismatch'
                               THEN coalesce(apply_gateway_status.gross_amount, x.gross_amount)
                               ELSE x.paid_amount END,
            gateway_status = CASE WHEN v_record THEN v_ts ELSE x.gateway_status END,

@@ -1,7 +1,9 @@
 -- payments.release_product_stock(order_number)
 -- Side-effect of a failed / expired / refunded product order (DESIGN §6):
 -- hands back reserved (and, after a reversal or refund, sold) stock once,
--- guarded by stock_released_at.
+-- guarded by stock_released_at. A pickup code issued for the voided payment
+-- is withdrawn (kept in the effect, hence in webhook_logs) so it cannot be
+-- redeemed; a later payment gets a new one.
 CREATE OR REPLACE FUNCTION payments.release_product_stock(order_number text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -41,10 +43,12 @@ BEGIN
     UPDATE payments.product_order_items AS i
        SET finalized_quantity = 0
      WHERE i.order_id = o.id AND i.finalized_quantity <> 0;
-    UPDATE payments.orders SET stock_released_at = now(), updated_at = now() WHERE id = o.id;
+    UPDATE payments.orders
+       SET stock_released_at = now(), stock_confirmed_at = NULL, pickup_code = NULL, updated_at = now()
+     WHERE id = o.id;
 
     RETURN jsonb_build_object('effect', 'stock_released', 'reserved_released', v_released,
-                              'sold_returned', v_returned);
+                              'sold_returned', v_returned, 'pickup_code_voided', o.pickup_code);
 END
 $$;
 

@@ -2,7 +2,8 @@
 -- Operator actions for an order flagged needs_review, each logged (source
 -- manual, event_type review_resolved):
 --   accept   paid_after_release: raise capacity / stock by the shortfall, then
---            fulfil; amount_mismatch: take the payment as good and fulfil.
+--            fulfil; an unpaid order flagged amount_mismatch, partial_refund or
+--            partial_chargeback: take the payment as good and fulfil.
 --   refund   the money was returned at Midtrans: mark refunded and hand back
 --            everything the order holds (tickets voided).
 --   dismiss  clear the flag, change nothing else (e.g. a fraud challenge, a
@@ -63,7 +64,10 @@ BEGIN
                 SELECT jsonb_agg(to_jsonb(raised)) INTO v_raised FROM raised;
                 v_effect := payments.apply_product_payment(o.order_number);
             END IF;
-        ELSIF o.review_reason = 'amount_mismatch' AND o.status IN ('pending', 'failed', 'expired') THEN
+        ELSIF o.review_reason IN ('amount_mismatch', 'partial_refund', 'partial_chargeback')
+              AND o.status IN ('pending', 'failed', 'expired') THEN
+            -- money did arrive (a wrong amount, or a payment that was already
+            -- partly refunded when we first heard of it): take it as paid
             UPDATE payments.orders
                SET status = 'paid', paid_at = now(), paid_amount = coalesce(paid_amount, gross_amount),
                    updated_at = now()
@@ -71,8 +75,10 @@ BEGIN
             v_effect := CASE o.kind WHEN 'ticket' THEN payments.apply_ticket_payment(o.order_number)
                                     ELSE payments.apply_product_payment(o.order_number) END;
         ELSE
-            RAISE EXCEPTION 'accept applies to paid_after_release or amount_mismatch, not %',
-                o.review_reason USING ERRCODE = 'PM012';
+            RAISE EXCEPTION 'accept fulfils a late payment (paid_after_release) or an unpaid order flagged '
+                            'amount_mismatch / partial_refund / partial_chargeback; order % is % and '
+                            'flagged %: use refund or dismiss',
+                o.order_number, o.status, o.review_reason USING ERRCODE = 'PM012';
         END IF;
     ELSIF resolve_review.action = 'refund' THEN
         UPDATE payments.orders SET status = 'refunded', updated_at = now() WHERE id = o.id;
