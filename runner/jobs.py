@@ -23,10 +23,6 @@ from runner.settings import Settings
 
 log = logging.getLogger("payments.jobs")
 
-# decisions that changed an order (see apply_gateway_status)
-CHANGED = "changed"
-
-
 def answer_params(order_id: str, body: dict[str, Any], source: str, run_id: int | None) -> dict:
     """Parameters of apply_gateway_status for a Midtrans status / notification body."""
     return {
@@ -59,6 +55,7 @@ async def apply_not_found(pool: AsyncConnectionPool, order_id: str, source: str,
 
 
 def _changed(result: dict[str, Any]) -> bool:
+    """Did applying the answer change the order's status?"""
     return result.get("previous_status") != result.get("new_status")
 
 
@@ -89,7 +86,10 @@ async def _exclusively(pool: AsyncConnectionPool, key: int, kind: str, work: Any
         try:
             return await work
         finally:
-            await db.fetch_one(lock_conn, "unlock", key=key)
+            try:
+                await db.fetch_one(lock_conn, "unlock", key=key)
+            except psycopg.Error:  # the connection died; its session lock died with it
+                log.warning("%s lock connection lost; the lock was released with it", kind)
 
 
 async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient,
@@ -116,7 +116,7 @@ async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: Mi
                     totals["not_found"] += 1
                 else:
                     result = await apply_answer(pool, order_id, answer.body, "sync", run_id)
-                    totals[CHANGED] += _changed(result)
+                    totals["changed"] += _changed(result)
                 totals["checked"] += 1
             except MidtransError as exc:
                 totals["errors"] += 1
