@@ -828,24 +828,19 @@ END
 $$;
 COMMENT ON FUNCTION payments.finish_run(run_id bigint, totals jsonb, error text) IS 'Closes a run with its totals (and error) and logs a sync_run / reconcile_run event; PM009 unknown run';
 CREATE FUNCTION payments.gateway_rank(transaction_status text) RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO 'payments', 'pg_temp'
     AS $$
-    SELECT CASE lower(btrim(gateway_rank.transaction_status))
-        WHEN 'pending' THEN 1
-        WHEN 'authorize' THEN 1
-        WHEN 'capture' THEN 2
-        WHEN 'settlement' THEN 2
-        WHEN 'deny' THEN 3
-        WHEN 'cancel' THEN 3
-        WHEN 'expire' THEN 3
-        WHEN 'failure' THEN 3
-        WHEN 'refund' THEN 4
-        WHEN 'partial_refund' THEN 4
-        WHEN 'chargeback' THEN 4
-        WHEN 'partial_chargeback' THEN 4
+BEGIN
+    RETURN CASE lower(btrim(gateway_rank.transaction_status))
+        WHEN 'pending' THEN 1 WHEN 'authorize' THEN 1
+        WHEN 'capture' THEN 2 WHEN 'settlement' THEN 2
+        WHEN 'deny' THEN 3 WHEN 'cancel' THEN 3 WHEN 'expire' THEN 3 WHEN 'failure' THEN 3
+        WHEN 'refund' THEN 4 WHEN 'partial_refund' THEN 4
+        WHEN 'chargeback' THEN 4 WHEN 'partial_chargeback' THEN 4
         ELSE 0
-    END
+    END;
+END
 $$;
 COMMENT ON FUNCTION payments.gateway_rank(transaction_status text) IS 'Order of a Midtrans status within one transaction; lower rank for the same transaction = stale';
 CREATE FUNCTION payments.last_runs() RETURNS TABLE(kind text, run_id bigint, finished_at timestamp with time zone, age_seconds double precision, totals jsonb, error text, last_ok_at timestamp with time zone)
@@ -970,34 +965,34 @@ END
 $$;
 COMMENT ON FUNCTION payments.new_pickup_code(order_id bigint) IS 'Sets a unique 8-character pickup code (XXXX-XXXX) on an order; PM013 after 10 collisions';
 CREATE FUNCTION payments.normalize_midtrans_status(transaction_status text, fraud_status text DEFAULT NULL::text) RETURNS payments.normalized_status
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO 'payments', 'pg_temp'
     AS $$
-    SELECT CASE
-               WHEN NOT known THEN NULL
-               WHEN ts IN ('settlement', 'capture') THEN
-                   CASE fs WHEN 'challenge' THEN 'pending' WHEN 'deny' THEN 'failed' ELSE 'paid' END
-               WHEN ts IN ('pending', 'authorize') THEN 'pending'
-               WHEN ts IN ('deny', 'cancel', 'failure') THEN 'failed'
-               WHEN ts = 'expire' THEN 'expired'
-               WHEN ts = 'refund' THEN 'refunded'
-           END AS order_status,
-           CASE
-               WHEN NOT known THEN NULL
-               WHEN ts IN ('settlement', 'capture') AND fs = 'challenge' THEN 'fraud_challenge'
-               WHEN ts IN ('partial_refund', 'chargeback', 'partial_chargeback') THEN ts
-           END AS review_reason,
-           known AS recognized
-      FROM (SELECT ts, fs,
-                   coalesce(CASE WHEN ts IN ('settlement', 'capture')
-                        THEN fs IS NULL OR fs IN ('accept', 'challenge', 'deny')
-                        ELSE ts IN ('pending', 'authorize', 'deny', 'cancel', 'failure', 'expire',
-                                    'refund', 'partial_refund', 'chargeback', 'partial_chargeback')
-                   END, false) AS known
-              FROM (SELECT lower(btrim(normalize_midtrans_status.transaction_status)) AS ts,
-                           nullif(lower(btrim(normalize_midtrans_status.fraud_status)), '') AS fs
-                   ) AS raw
-           ) AS input
+DECLARE
+    ts text := lower(btrim(normalize_midtrans_status.transaction_status));
+    fs text := nullif(lower(btrim(normalize_midtrans_status.fraud_status)), '');
+    known boolean;
+BEGIN
+    known := coalesce(
+        CASE WHEN ts IN ('settlement', 'capture')
+             THEN fs IS NULL OR fs IN ('accept', 'challenge', 'deny')
+             ELSE ts IN ('pending', 'authorize', 'deny', 'cancel', 'failure', 'expire',
+                         'refund', 'partial_refund', 'chargeback', 'partial_chargeback')
+        END, false);
+    -- (order_status, review_reason, recognized); order_status NULL = unchanged
+    RETURN ROW(
+        CASE WHEN NOT known THEN NULL
+             WHEN ts IN ('settlement', 'capture') THEN
+                 CASE fs WHEN 'challenge' THEN 'pending' WHEN 'deny' THEN 'failed' ELSE 'paid' END
+             WHEN ts IN ('pending', 'authorize') THEN 'pending'
+             WHEN ts IN ('deny', 'cancel', 'failure') THEN 'failed'
+             WHEN ts = 'expire' THEN 'expired'
+             WHEN ts = 'refund' THEN 'refunded' END,
+        CASE WHEN NOT known THEN NULL
+             WHEN ts IN ('settlement', 'capture') AND fs = 'challenge' THEN 'fraud_challenge'
+             WHEN ts IN ('partial_refund', 'chargeback', 'partial_chargeback') THEN ts END,
+        known)::payments.normalized_status;
+END
 $$;
 COMMENT ON FUNCTION payments.normalize_midtrans_status(transaction_status text, fraud_status text) IS 'DESIGN §4: Midtrans transaction_status + fraud_status -> (order_status, review_reason, recognized)';
 CREATE FUNCTION payments.order_summary(order_number text) RETURNS jsonb
@@ -1212,25 +1207,42 @@ BEGIN
             quote_nullable(reconcile_local.source) USING ERRCODE = 'PM009';
     END IF;
     v_run := coalesce(reconcile_local.run_id, payments.start_run('reconcile', reconcile_local.source));
+    -- one query per check, each matching its partial index exactly (an OR of the
+    -- four predicates is estimated at half the table and walks orders_pkey)
     FOR r IN
-        SELECT o.order_number,
-               CASE WHEN o.kind = 'ticket' AND o.status = 'paid' THEN 'reconcile_fix_ticket_issued'
-                    WHEN o.kind = 'ticket' THEN 'reconcile_release_capacity'
-                    WHEN o.status = 'paid' THEN 'reconcile_fix_pickup_code'
-                    ELSE 'reconcile_release_stock' END AS event_type
-          FROM payments.orders AS o
-         WHERE (o.kind = 'ticket' AND o.status = 'paid' AND NOT o.needs_review
-                AND (o.tickets_issued_at IS NULL OR o.capacity_released_at IS NOT NULL))
-            OR (o.kind = 'ticket' AND o.status IN ('failed', 'expired', 'refunded')
-                AND o.capacity_released_at IS NULL)
-            OR (o.kind = 'product' AND o.status = 'paid' AND NOT o.needs_review
-                AND (o.pickup_code IS NULL OR o.stock_confirmed_at IS NULL
-                     OR o.stock_released_at IS NOT NULL))
-            OR (o.kind = 'product' AND o.status IN ('failed', 'expired', 'refunded')
-                AND o.stock_released_at IS NULL)
-         ORDER BY o.id
+        SELECT c.order_number, c.event_type
+          FROM (SELECT o.order_number, 'reconcile_fix_ticket_issued'::text AS event_type
+                  FROM payments.orders AS o
+                 WHERE o.kind = 'ticket' AND o.status = 'paid' AND NOT o.needs_review
+                   AND (o.tickets_issued_at IS NULL OR o.capacity_released_at IS NOT NULL)
+                 ORDER BY o.id LIMIT reconcile_local.batch_size
+                   FOR UPDATE OF o SKIP LOCKED) AS c
+        UNION ALL
+        SELECT c.order_number, c.event_type
+          FROM (SELECT o.order_number, 'reconcile_release_capacity'::text AS event_type
+                  FROM payments.orders AS o
+                 WHERE o.kind = 'ticket' AND o.status IN ('failed', 'expired', 'refunded')
+                   AND o.capacity_released_at IS NULL
+                 ORDER BY o.id LIMIT reconcile_local.batch_size
+                   FOR UPDATE OF o SKIP LOCKED) AS c
+        UNION ALL
+        SELECT c.order_number, c.event_type
+          FROM (SELECT o.order_number, 'reconcile_fix_pickup_code'::text AS event_type
+                  FROM payments.orders AS o
+                 WHERE o.kind = 'product' AND o.status = 'paid' AND NOT o.needs_review
+                   AND (o.pickup_code IS NULL OR o.stock_confirmed_at IS NULL
+                        OR o.stock_released_at IS NOT NULL)
+                 ORDER BY o.id LIMIT reconcile_local.batch_size
+                   FOR UPDATE OF o SKIP LOCKED) AS c
+        UNION ALL
+        SELECT c.order_number, c.event_type
+          FROM (SELECT o.order_number, 'reconcile_release_stock'::text AS event_type
+                  FROM payments.orders AS o
+                 WHERE o.kind = 'product' AND o.status IN ('failed', 'expired', 'refunded')
+                   AND o.stock_released_at IS NULL
+                 ORDER BY o.id LIMIT reconcile_local.batch_size
+                   FOR UPDATE OF o SKIP LOCKED) AS c
          LIMIT reconcile_local.batch_size
-           FOR UPDATE OF o SKIP LOCKED
     LOOP
         v_found := v_found + 1;
         v_outcome := payments.reconcile_repair(r.order_number, r.event_type, reconcile_local.source, v_run);
@@ -1247,6 +1259,7 @@ BEGIN
     SELECT count(*) INTO v_pending_due
       FROM (SELECT 1 FROM payments.orders AS o
              WHERE o.status = 'pending' AND o.expires_at < now()
+             ORDER BY o.expires_at   -- walks orders_pending_expires_idx, not the table
              LIMIT reconcile_local.batch_size) AS due;
     v_totals := jsonb_build_object('run_id', v_run, 'mismatches_found', v_found,
                                    'repaired', v_repaired, 'flagged', v_flagged, 'errors', v_errors,
