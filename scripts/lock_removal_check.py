@@ -40,19 +40,24 @@ END $$;
 
 def race(url: str, callers: int = 50) -> dict:
     with psycopg.connect(url, autocommit=True) as db:
-        db.execute("TRUNCATE payments.tickets, payments.ticket_order_items, payments.webhook_logs,"
-                   " payments.orders, payments.ticket_slots RESTART IDENTITY CASCADE")
+        db.execute("TRUNCATE payments.tickets, payments.ticket_order_items, payments.product_order_items,"
+                   " payments.webhook_logs, payments.orders, payments.ticket_slots,"
+                   " payments.product_variants RESTART IDENTITY CASCADE")
         db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('A', 100)")
+        db.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('V', 100)")
         db.execute("SELECT payments.create_ticket_order('RACE-1', %s, %s, 300000)",
                    (Jsonb([{"slot": "A", "quantity": 3}]), datetime.now(UTC) + timedelta(hours=1)))
+        db.execute("SELECT payments.create_product_order('RACE-2', %s, %s, 300000)",
+                   (Jsonb([{"sku": "V", "quantity": 1}]), datetime.now(UTC) + timedelta(hours=1)))
         conns = [psycopg.connect(url, autocommit=True) for _ in range(callers)]
         barrier = threading.Barrier(callers)
 
         def settle(i: int) -> str:
             barrier.wait()
             try:
-                conns[i].execute("SELECT payments.apply_gateway_status('RACE-1', 'settlement', NULL,"
-                                 " '300000.00', 'tx', '200', 'webhook', NULL)")
+                conns[i].execute("SELECT payments.apply_gateway_status(%s, 'settlement', NULL,"
+                                 " '300000.00', 'tx', '200', 'webhook', NULL)",
+                                 ("RACE-1" if i % 2 == 0 else "RACE-2",))
                 return "ok"
             except psycopg.Error as exc:
                 return f"error {exc.sqlstate}"
@@ -63,10 +68,14 @@ def race(url: str, callers: int = 50) -> dict:
             c.close()
         tickets = db.execute("SELECT count(*) FROM payments.tickets WHERE status = 'active'").fetchone()[0]
         reserved, sold = db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone()
-        paid = db.execute("SELECT count(*) FROM payments.webhook_logs WHERE outcome = 'paid'").fetchone()[0]
+        paid = db.execute("SELECT count(*) FROM payments.webhook_logs WHERE outcome = 'paid'"
+                          " AND order_number = 'RACE-1'").fetchone()[0]
+        codes = db.execute("SELECT count(*) FROM payments.webhook_logs WHERE order_number = 'RACE-2'"
+                           " AND detail #>> '{effects,0,pickup_code_issued}' = 'true'").fetchone()[0]
         violations = db.execute("SELECT count(*) FROM payments.check_invariants()").fetchone()[0]
     return {"calls": dict(outcomes), "active_tickets": tickets, "slot_reserved": reserved,
-            "slot_sold": sold, "decided_paid": paid, "invariant_violations": violations}
+            "slot_sold": sold, "ticket_order_decided_paid": paid,
+            "pickup_codes_handed_out": codes, "invariant_violations": violations}
 
 
 def main(admin_url: str) -> None:
