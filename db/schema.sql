@@ -72,6 +72,8 @@ DECLARE
     v_tx text := nullif(btrim(apply_gateway_status.transaction_id), '');
     v_same_tx boolean;
     v_other_tx boolean;
+    v_tx_rank integer;          -- the highest rank this transaction already reached
+    v_remaining payments.gateway_transactions;  -- another transaction still paid, if any
     v_new_status text;
     v_decision text;
     v_flag text;            -- review reason to set
@@ -98,12 +100,15 @@ BEGIN
     v_same_tx := v_tx IS NOT NULL AND v_tx = o.gateway_transaction_id;
     v_other_tx := v_tx IS NOT NULL AND o.gateway_transaction_id IS NOT NULL
                   AND v_tx <> o.gateway_transaction_id;
+    SELECT t.rank INTO v_tx_rank FROM payments.gateway_transactions AS t
+     WHERE t.order_id = o.id AND t.transaction_id = v_tx;
     IF NOT n.recognized THEN
         v_decision := 'unknown_status';
         v_accept := false;
-    ELSIF v_same_tx AND payments.gateway_rank(o.gateway_status) > payments.gateway_rank(v_ts) THEN
+    ELSIF v_tx_rank > payments.gateway_rank(v_ts) THEN
         -- this transaction already moved past this status (e.g. a retried
-        -- `settlement` arriving after the `deny` reversal): stale
+        -- `settlement` arriving after the `deny` reversal): stale, whatever
+        -- the order's other transactions reported in between
         v_decision := 'stale_ignored';
         v_accept := false;
     ELSIF n.order_status IS NULL THEN
@@ -149,9 +154,17 @@ BEGIN
                 END IF;
             WHEN 'failed' THEN
                 IF v_same_tx THEN
-                    v_decision := 'reversed';   -- e.g. settlement -> deny
-                    v_new_status := 'failed';
-                    v_flag := 'payment_reversed';
+                    v_remaining := payments.other_paid_transaction(o.id, v_tx);
+                    IF v_remaining.transaction_id IS NOT NULL THEN
+                        -- another transaction's payment still stands: the order
+                        -- stays paid by it (and is no longer paid twice)
+                        v_decision := 'reversed_other_payment_stands';
+                        v_accept := false;
+                    ELSE
+                        v_decision := 'reversed';   -- e.g. settlement -> deny
+                        v_new_status := 'failed';
+                        v_flag := 'payment_reversed';
+                    END IF;
                 ELSE
                     v_decision := 'stale_ignored';  -- an older attempt failing
                     v_accept := false;
@@ -165,8 +178,14 @@ BEGIN
                     v_flag := 'refund_other_transaction';
                     v_accept := false;
                 ELSE
-                    v_decision := 'refunded';
-                    v_new_status := 'refunded';
+                    v_remaining := payments.other_paid_transaction(o.id, v_tx);
+                    IF v_remaining.transaction_id IS NOT NULL THEN
+                        v_decision := 'refunded_other_payment_stands';
+                        v_accept := false;
+                    ELSE
+                        v_decision := 'refunded';
+                        v_new_status := 'refunded';
+                    END IF;
                 END IF;
             END CASE;
         WHEN 'failed', 'expired' THEN
@@ -233,6 +252,31 @@ BEGIN
                                 ELSE x.review_reason END,
            updated_at = now()
      WHERE x.id = o.id;
+    -- what Midtrans said about this transaction: facts, kept even when the
+    -- order ignores the event (a duplicate payment, a refund of another one)
+    IF v_tx IS NOT NULL AND n.recognized AND v_decision <> 'stale_ignored' THEN
+        INSERT INTO payments.gateway_transactions AS t (order_id, transaction_id, transaction_status,
+                                                        fraud_status, rank)
+        VALUES (o.id, v_tx, v_ts, v_fs, payments.gateway_rank(v_ts))
+        ON CONFLICT (order_id, transaction_id) DO UPDATE
+           SET transaction_status = excluded.transaction_status, fraud_status = excluded.fraud_status,
+               rank = excluded.rank, updated_at = now()
+         WHERE t.rank <= excluded.rank;
+    END IF;
+    -- the paying transaction was reversed / refunded but another one paid: the
+    -- order is now paid by that one, and the duplicate-payment flag is moot
+    IF v_remaining.transaction_id IS NOT NULL THEN
+        UPDATE payments.orders AS x
+           SET gateway_transaction_id = v_remaining.transaction_id,
+               gateway_status = v_remaining.transaction_status,
+               fraud_status = v_remaining.fraud_status,
+               gateway_event_at = now(),
+               needs_review = x.needs_review AND x.review_reason IS DISTINCT FROM 'duplicate_payment',
+               review_reason = CASE WHEN x.review_reason = 'duplicate_payment' THEN NULL
+                                    ELSE x.review_reason END,
+               updated_at = now()
+         WHERE x.id = o.id;
+    END IF;
     -- An accepted event re-runs the side-effects of the resulting status; each is
     -- idempotent by marker, so a duplicate also heals anything still missing.
     -- A partial_refund / chargeback only flags the order (DESIGN §4: unchanged +
@@ -1088,6 +1132,29 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION payments.orders_past_expiry(expiry_grace interval, max_rows integer) IS 'DESIGN §7 check 5: pending orders past expires_at + grace, oldest first';
+CREATE TABLE payments.gateway_transactions (
+    order_id bigint NOT NULL,
+    transaction_id text NOT NULL,
+    transaction_status text NOT NULL,
+    fraud_status text,
+    rank integer NOT NULL,
+    first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+CREATE FUNCTION payments.other_paid_transaction(order_id bigint, transaction_id text) RETURNS payments.gateway_transactions
+    LANGUAGE sql STABLE
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+    SELECT t.*
+      FROM payments.gateway_transactions AS t
+     WHERE t.order_id = other_paid_transaction.order_id
+       AND t.transaction_id <> other_paid_transaction.transaction_id
+       AND t.transaction_status IN ('capture', 'settlement')
+       AND coalesce(t.fraud_status, 'accept') = 'accept'
+     ORDER BY t.updated_at DESC
+     LIMIT 1
+$$;
+COMMENT ON FUNCTION payments.other_paid_transaction(order_id bigint, transaction_id text) IS 'Another transaction of the order that is still a completed payment, or NULLs';
 CREATE FUNCTION payments.parse_order_items(items jsonb, code_key text, id_key text) RETURNS TABLE(ref_code text, ref_id bigint, quantity integer, unit_price numeric)
     LANGUAGE plpgsql IMMUTABLE
     SET search_path TO 'payments', 'pg_temp'
@@ -1802,6 +1869,8 @@ ALTER TABLE payments.webhook_logs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
 );
 ALTER TABLE ONLY payments.alert_thresholds
     ADD CONSTRAINT alert_thresholds_pkey PRIMARY KEY (name);
+ALTER TABLE ONLY payments.gateway_transactions
+    ADD CONSTRAINT gateway_transactions_pkey PRIMARY KEY (order_id, transaction_id);
 ALTER TABLE ONLY payments.orders
     ADD CONSTRAINT orders_order_number_key UNIQUE (order_number);
 ALTER TABLE ONLY payments.orders
@@ -1848,6 +1917,8 @@ CREATE INDEX webhook_logs_created_idx ON payments.webhook_logs USING btree (crea
 CREATE INDEX webhook_logs_order_idx ON payments.webhook_logs USING btree (order_number, id);
 CREATE INDEX webhook_logs_repairs_idx ON payments.webhook_logs USING btree (created_at) WHERE (event_type ~~ 'reconcile\_%'::text);
 CREATE INDEX webhook_logs_signature_invalid_idx ON payments.webhook_logs USING btree (created_at) WHERE (event_type = 'signature_invalid'::text);
+ALTER TABLE ONLY payments.gateway_transactions
+    ADD CONSTRAINT gateway_transactions_order_id_fkey FOREIGN KEY (order_id) REFERENCES payments.orders(id);
 ALTER TABLE ONLY payments.product_order_items
     ADD CONSTRAINT product_order_items_order_id_fkey FOREIGN KEY (order_id) REFERENCES payments.orders(id);
 ALTER TABLE ONLY payments.product_order_items
@@ -1911,6 +1982,8 @@ REVOKE ALL ON FUNCTION payments.orders_due_for_sync(min_age interval, recheck_af
 GRANT ALL ON FUNCTION payments.orders_due_for_sync(min_age interval, recheck_after interval, max_rows integer) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.orders_past_expiry(expiry_grace interval, max_rows integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.orders_past_expiry(expiry_grace interval, max_rows integer) TO payments_runner;
+GRANT SELECT ON TABLE payments.gateway_transactions TO payments_readonly;
+REVOKE ALL ON FUNCTION payments.other_paid_transaction(order_id bigint, transaction_id text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.parse_order_items(items jsonb, code_key text, id_key text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.random_code(n_chars integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.reconcile_local(batch_size integer, source text, run_id bigint) FROM PUBLIC;

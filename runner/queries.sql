@@ -5,8 +5,9 @@
 -- name: apply_gateway_status
 -- Apply one Midtrans status (webhook, sync, reconcile) and get the decision.
 SELECT payments.apply_gateway_status(
-    %(order_id)s, %(transaction_status)s, %(fraud_status)s, %(gross_amount)s::numeric,
-    %(transaction_id)s, %(status_code)s, %(source)s, %(payload)s, %(run_id)s) AS result
+    %(order_id)s::text, %(transaction_status)s::text, %(fraud_status)s::text, %(gross_amount)s::numeric,
+    %(transaction_id)s::text, %(status_code)s::text, %(source)s::text, %(payload)s::jsonb,
+    %(run_id)s::bigint) AS result
 
 -- name: apply_status_not_found
 -- Midtrans has no transaction for this order; expire it past expiry + grace.

@@ -31,6 +31,7 @@ log = logging.getLogger("payments.webhook")
 
 NOTIFICATION_PATH = "/midtrans/notification"
 REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key", "transaction_status")
+OPTIONAL_STRING_FIELDS = ("fraud_status", "transaction_id")
 DB_TIMEOUT = 5.0          # seconds to wait for a pooled connection (Midtrans waits 15 s)
 LOG_PREFIX_CHARS = 2000   # how much of a rejected body is kept in webhook_logs
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
@@ -112,10 +113,14 @@ class WebhookApp:
             payload = json.loads(raw)
             # the signature covers the exact strings received: read numbers as text
             exact = json.loads(raw, parse_float=str, parse_int=str)
-        except (ValueError, UnicodeDecodeError):
+            # JSON may escape lone surrogates (\ud800) and NUL (\u0000): neither is
+            # text PostgreSQL (or the signature's UTF-8) can take
+            _check_text(payload)
+        except (ValueError, UnicodeError, RecursionError):
             await self._log_rejection("malformed_json", "400",
-                                      {"body_prefix": raw[:LOG_PREFIX_CHARS].decode("utf-8", "replace")})
-            return 400, {"error": "body is not JSON"}, "malformed_json"
+                                      {"body_prefix": raw[:LOG_PREFIX_CHARS].decode("utf-8", "replace")
+                                                      .encode("utf-8", "replace").decode("utf-8")})
+            return 400, {"error": "body is not JSON (UTF-8 text, reasonably nested)"}, "malformed_json"
         if not isinstance(payload, dict):
             await self._log_rejection("malformed_json", "400", {"error": "not a JSON object"},
                                       payload=payload)
@@ -128,6 +133,12 @@ class WebhookApp:
             await self._log_rejection("missing_fields", "400", {"missing": missing}, payload=payload,
                                       order_id=order_id)
             return 400, {"error": "missing or empty fields: " + ", ".join(missing)}, "missing_fields"
+        mistyped = [f for f in OPTIONAL_STRING_FIELDS
+                    if payload.get(f) is not None and not isinstance(payload.get(f), str)]
+        if mistyped:
+            await self._log_rejection("missing_fields", "400", {"not_strings": mistyped}, payload=payload,
+                                      order_id=order_id)
+            return 400, {"error": "fields must be strings: " + ", ".join(mistyped)}, "missing_fields"
 
         if not verify(exact["order_id"], exact["status_code"], exact["gross_amount"],
                       exact["signature_key"], self._server_key):
@@ -228,6 +239,21 @@ class WebhookApp:
             self.metrics.database_up.set(1)
         except (PoolTimeout, psycopg.Error):
             self.metrics.database_up.set(0)
+
+
+def _check_text(value: Any) -> None:
+    """Raise ValueError / UnicodeError for strings PostgreSQL cannot store."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("NUL character")
+        value.encode("utf-8")  # lone surrogates raise UnicodeEncodeError
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -28,6 +28,8 @@ DECLARE
     v_tx text := nullif(btrim(apply_gateway_status.transaction_id), '');
     v_same_tx boolean;
     v_other_tx boolean;
+    v_tx_rank integer;          -- the highest rank this transaction already reached
+    v_remaining payments.gateway_transactions;  -- another transaction still paid, if any
     v_new_status text;
     v_decision text;
     v_flag text;            -- review reason to set
@@ -55,13 +57,16 @@ BEGIN
     v_same_tx := v_tx IS NOT NULL AND v_tx = o.gateway_transaction_id;
     v_other_tx := v_tx IS NOT NULL AND o.gateway_transaction_id IS NOT NULL
                   AND v_tx <> o.gateway_transaction_id;
+    SELECT t.rank INTO v_tx_rank FROM payments.gateway_transactions AS t
+     WHERE t.order_id = o.id AND t.transaction_id = v_tx;
 
     IF NOT n.recognized THEN
         v_decision := 'unknown_status';
         v_accept := false;
-    ELSIF v_same_tx AND payments.gateway_rank(o.gateway_status) > payments.gateway_rank(v_ts) THEN
+    ELSIF v_tx_rank > payments.gateway_rank(v_ts) THEN
         -- this transaction already moved past this status (e.g. a retried
-        -- `settlement` arriving after the `deny` reversal): stale
+        -- `settlement` arriving after the `deny` reversal): stale, whatever
+        -- the order's other transactions reported in between
         v_decision := 'stale_ignored';
         v_accept := false;
     ELSIF n.order_status IS NULL THEN
@@ -107,9 +112,17 @@ BEGIN
                 END IF;
             WHEN 'failed' THEN
                 IF v_same_tx THEN
-                    v_decision := 'reversed';   -- e.g. settlement -> deny
-                    v_new_status := 'failed';
-                    v_flag := 'payment_reversed';
+                    v_remaining := payments.other_paid_transaction(o.id, v_tx);
+                    IF v_remaining.transaction_id IS NOT NULL THEN
+                        -- another transaction's payment still stands: the order
+                        -- stays paid by it (and is no longer paid twice)
+                        v_decision := 'reversed_other_payment_stands';
+                        v_accept := false;
+                    ELSE
+                        v_decision := 'reversed';   -- e.g. settlement -> deny
+                        v_new_status := 'failed';
+                        v_flag := 'payment_reversed';
+                    END IF;
                 ELSE
                     v_decision := 'stale_ignored';  -- an older attempt failing
                     v_accept := false;
@@ -123,8 +136,14 @@ BEGIN
                     v_flag := 'refund_other_transaction';
                     v_accept := false;
                 ELSE
-                    v_decision := 'refunded';
-                    v_new_status := 'refunded';
+                    v_remaining := payments.other_paid_transaction(o.id, v_tx);
+                    IF v_remaining.transaction_id IS NOT NULL THEN
+                        v_decision := 'refunded_other_payment_stands';
+                        v_accept := false;
+                    ELSE
+                        v_decision := 'refunded';
+                        v_new_status := 'refunded';
+                    END IF;
                 END IF;
             END CASE;
         WHEN 'failed', 'expired' THEN
@@ -194,6 +213,33 @@ BEGIN
                                 ELSE x.review_reason END,
            updated_at = now()
      WHERE x.id = o.id;
+
+    -- what Midtrans said about this transaction: facts, kept even when the
+    -- order ignores the event (a duplicate payment, a refund of another one)
+    IF v_tx IS NOT NULL AND n.recognized AND v_decision <> 'stale_ignored' THEN
+        INSERT INTO payments.gateway_transactions AS t (order_id, transaction_id, transaction_status,
+                                                        fraud_status, rank)
+        VALUES (o.id, v_tx, v_ts, v_fs, payments.gateway_rank(v_ts))
+        ON CONFLICT (order_id, transaction_id) DO UPDATE
+           SET transaction_status = excluded.transaction_status, fraud_status = excluded.fraud_status,
+               rank = excluded.rank, updated_at = now()
+         WHERE t.rank <= excluded.rank;
+    END IF;
+
+    -- the paying transaction was reversed / refunded but another one paid: the
+    -- order is now paid by that one, and the duplicate-payment flag is moot
+    IF v_remaining.transaction_id IS NOT NULL THEN
+        UPDATE payments.orders AS x
+           SET gateway_transaction_id = v_remaining.transaction_id,
+               gateway_status = v_remaining.transaction_status,
+               fraud_status = v_remaining.fraud_status,
+               gateway_event_at = now(),
+               needs_review = x.needs_review AND x.review_reason IS DISTINCT FROM 'duplicate_payment',
+               review_reason = CASE WHEN x.review_reason = 'duplicate_payment' THEN NULL
+                                    ELSE x.review_reason END,
+               updated_at = now()
+         WHERE x.id = o.id;
+    END IF;
 
     -- An accepted event re-runs the side-effects of the resulting status; each is
     -- idempotent by marker, so a duplicate also heals anything still missing.

@@ -119,6 +119,21 @@ CREATE TABLE payments.tickets (
     UNIQUE (order_item_id, seq)
 );
 
+-- What Midtrans last said about each transaction of an order (an order can be
+-- paid again with a new transaction_id after an expiry). Staleness is judged
+-- per transaction: an event ranked below what its own transaction already
+-- reached is stale, whatever other transactions of the order did.
+CREATE TABLE payments.gateway_transactions (
+    order_id            bigint      NOT NULL REFERENCES payments.orders (id),
+    transaction_id      text        NOT NULL,
+    transaction_status  text        NOT NULL,
+    fraud_status        text,
+    rank                integer     NOT NULL,
+    first_seen_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (order_id, transaction_id)
+);
+
 CREATE TABLE payments.runs (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind         text        NOT NULL CHECK (kind IN ('sync', 'reconcile')),

@@ -1,6 +1,5 @@
 -- Rollback of 0002: take the grants back. The roles themselves are cluster-wide
 -- and may be used by other databases, so they are dropped only when unused.
-ALTER DEFAULT PRIVILEGES IN SCHEMA payments GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA payments FROM payments_readonly;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments FROM payments_runner, payments_readonly;
 REVOKE ALL ON SCHEMA payments FROM payments_runner, payments_readonly;

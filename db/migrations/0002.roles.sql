@@ -1,7 +1,8 @@
 -- Roles: payments_runner may only EXECUTE the public SQL API (no table access);
 -- payments_readonly may read tables and audit views. Roles are cluster-wide, so
 -- they are created only when missing. Grants on functions are (re)applied by
--- db/grants.sql after every migrate, because functions are re-created then.
+-- db/grants.sql after every migrate (which also revokes PUBLIC's EXECUTE on every
+-- function of the schema: PostgreSQL cannot withhold that default per schema).
 -- depends: 0001.create-schema
 
 DO $$
@@ -19,4 +20,3 @@ REVOKE ALL ON SCHEMA payments FROM PUBLIC;
 GRANT USAGE ON SCHEMA payments TO payments_runner, payments_readonly;
 REVOKE ALL ON ALL TABLES IN SCHEMA payments FROM PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA payments TO payments_readonly;
-ALTER DEFAULT PRIVILEGES IN SCHEMA payments REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
