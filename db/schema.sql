@@ -224,12 +224,16 @@ BEGIN
     -- a fraud challenge resolved at Midtrans (accepted or denied) clears its flag
     v_clear_challenge := coalesce(o.review_reason = 'fraud_challenge' AND v_accept
                                   AND n.review_reason IS NULL AND v_new_status <> 'pending', false);
-    -- gateway_status / fraud_status always describe gateway_transaction_id: an
-    -- event without a transaction_id (a local expiry, a manual call) changes the
-    -- order but not that transaction's state, so a later event of the still-open
-    -- transaction is judged against what that transaction really did (a payment
-    -- after a local expiry is a late payment, never "stale")
-    v_record := v_accept AND (v_tx IS NOT NULL OR o.gateway_transaction_id IS NULL);
+    -- gateway_transaction_id is the transaction the order's status rests on, and
+    -- gateway_status / fraud_status describe it. It moves to another transaction
+    -- only when that transaction's event changes the order's status (a late
+    -- payment, a release); a no-op or a flag from another transaction (an older
+    -- attempt expiring, a second payment being partly refunded) leaves it, so a
+    -- later reversal of the paying transaction is still recognised as one. An
+    -- event without a transaction_id (a local expiry, a manual call) never moves
+    -- it: a later payment of the still-open transaction is a late payment.
+    v_record := v_accept AND v_tx IS NOT NULL
+                AND (o.gateway_transaction_id IS NULL OR v_same_tx OR v_new_status <> v_prev_status);
     UPDATE payments.orders AS x
        SET status = v_new_status,
            paid_at = CASE WHEN v_new_status = 'paid' AND v_prev_status <> 'paid'
@@ -253,8 +257,10 @@ BEGIN
            updated_at = now()
      WHERE x.id = o.id;
     -- what Midtrans said about this transaction: facts, kept even when the
-    -- order ignores the event (a duplicate payment, a refund of another one)
-    IF v_tx IS NOT NULL AND n.recognized AND v_decision <> 'stale_ignored' THEN
+    -- order ignores the event (a duplicate payment, a refund of another one, an
+    -- older attempt failing); only an event behind its own transaction is not
+    IF v_tx IS NOT NULL AND n.recognized
+       AND coalesce(v_tx_rank, 0) <= payments.gateway_rank(v_ts) THEN
         INSERT INTO payments.gateway_transactions AS t (order_id, transaction_id, transaction_status,
                                                         fraud_status, rank)
         VALUES (o.id, v_tx, v_ts, v_fs, payments.gateway_rank(v_ts))

@@ -101,7 +101,9 @@ class Server:
         _run_as_postgres([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-w", *args])
 
     def restart(self) -> None:
-        self.pg_ctl("restart", "-m", "fast")
+        # -l: the new postmaster must not inherit our captured stdout, or
+        # subprocess.run would wait for it to exit
+        self.pg_ctl("-l", str(self.data_dir.parent / "server.log"), "restart", "-m", "fast")
 
 
 def _is_root() -> bool:
