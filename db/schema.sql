@@ -85,11 +85,7 @@ DECLARE
     v_prev_status text;
     v_log_id bigint;
 BEGIN
-    IF apply_gateway_status.source IS NULL
-       OR apply_gateway_status.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
-        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
-            quote_nullable(apply_gateway_status.source) USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_source(apply_gateway_status.source);
     IF v_ts IS NULL OR v_ts = '' THEN
         RAISE EXCEPTION 'transaction_status is required' USING ERRCODE = 'PM009';
     END IF;
@@ -408,11 +404,7 @@ CREATE FUNCTION payments.apply_status_not_found(order_number text, source text, 
 DECLARE
     o payments.orders;
 BEGIN
-    IF apply_status_not_found.source IS NULL
-       OR apply_status_not_found.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
-        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
-            quote_nullable(apply_status_not_found.source) USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_source(apply_status_not_found.source);
     o := payments.lock_order(apply_status_not_found.order_number);
     IF o.status = 'pending' AND apply_status_not_found.expiry_grace IS NOT NULL
        AND o.expires_at < now() - apply_status_not_found.expiry_grace THEN
@@ -793,9 +785,7 @@ CREATE FUNCTION payments.find_mismatches(max_rows integer DEFAULT 100, expiry_gr
     AS $$
 #variable_conflict use_column
 BEGIN
-    IF find_mismatches.max_rows IS NULL OR find_mismatches.max_rows NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_row_limit(find_mismatches.max_rows, 'max_rows');
     RETURN QUERY
     (SELECT 'paid_ticket_unfulfilled'::text, o.order_number, o.kind, o.status,
             jsonb_build_object('tickets_issued_at', o.tickets_issued_at,
@@ -971,11 +961,7 @@ CREATE FUNCTION payments.log_event(source text, event_type text, outcome text, o
 DECLARE
     v_id bigint;
 BEGIN
-    IF log_event.source IS NULL
-       OR log_event.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
-        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
-            quote_nullable(log_event.source) USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_source(log_event.source);
     IF coalesce(log_event.event_type, '') = '' OR coalesce(log_event.outcome, '') = '' THEN
         RAISE EXCEPTION 'event_type and outcome are required' USING ERRCODE = 'PM009';
     END IF;
@@ -1104,9 +1090,7 @@ CREATE FUNCTION payments.orders_due_for_sync(min_age interval DEFAULT '00:02:00'
     AS $$
 #variable_conflict use_column
 BEGIN
-    IF orders_due_for_sync.max_rows IS NULL OR orders_due_for_sync.max_rows NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_row_limit(orders_due_for_sync.max_rows, 'max_rows');
     RETURN QUERY
     SELECT o.order_number, o.expires_at, o.gateway_checked_at
       FROM payments.orders AS o
@@ -1126,9 +1110,7 @@ CREATE FUNCTION payments.orders_past_expiry(expiry_grace interval DEFAULT '00:15
     AS $$
 #variable_conflict use_column
 BEGIN
-    IF orders_past_expiry.max_rows IS NULL OR orders_past_expiry.max_rows NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_row_limit(orders_past_expiry.max_rows, 'max_rows');
     RETURN QUERY
     SELECT o.order_number, o.expires_at, o.needs_review
       FROM payments.orders AS o
@@ -1272,9 +1254,7 @@ DECLARE
     v_found integer := 0;
     v_pending_due integer;
 BEGIN
-    IF reconcile_local.batch_size IS NULL OR reconcile_local.batch_size NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'batch_size must be between 1 and 100000' USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_row_limit(reconcile_local.batch_size, 'batch_size');
     IF reconcile_local.source IS NULL OR reconcile_local.source NOT IN ('reconcile', 'cron', 'manual') THEN
         RAISE EXCEPTION 'source must be reconcile, cron or manual, got %',
             quote_nullable(reconcile_local.source) USING ERRCODE = 'PM009';
@@ -1506,6 +1486,31 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION payments.repair_counter_drift(source text) IS 'Sets drifted slot / variant counters to the sums implied by orders; logs each fix';
+CREATE FUNCTION payments.require_row_limit(value integer, name text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+BEGIN
+    IF require_row_limit.value IS NULL OR require_row_limit.value NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION '% must be between 1 and 100000, got %', require_row_limit.name,
+            quote_nullable(require_row_limit.value) USING ERRCODE = 'PM009';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION payments.require_row_limit(value integer, name text) IS 'Raises PM009 unless a row limit / batch size is between 1 and 100000';
+CREATE FUNCTION payments.require_source(source text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+BEGIN
+    IF require_source.source IS NULL
+       OR require_source.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
+        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
+            quote_nullable(require_source.source) USING ERRCODE = 'PM009';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION payments.require_source(source text) IS 'Raises PM009 unless source is webhook, sync, reconcile, cron or manual';
 CREATE FUNCTION payments.resolve_review(order_number text, action text, note text DEFAULT NULL::text, actor text DEFAULT CURRENT_USER) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'payments', 'pg_temp'
@@ -2001,6 +2006,8 @@ REVOKE ALL ON FUNCTION payments.release_ticket_capacity(order_number text) FROM 
 GRANT ALL ON FUNCTION payments.release_ticket_capacity(order_number text) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.repair_counter_drift(source text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.repair_counter_drift(source text) TO payments_runner;
+REVOKE ALL ON FUNCTION payments.require_row_limit(value integer, name text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION payments.require_source(source text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.resolve_review(order_number text, action text, note text, actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.resolve_review(order_number text, action text, note text, actor text) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.start_run(kind text, source text) FROM PUBLIC;

@@ -54,6 +54,16 @@ async def apply_not_found(pool: AsyncConnectionPool, order_id: str, source: str,
     return row["result"]
 
 
+def _count_error(totals: Counter[str], job: str, order_id: str, exc: Exception) -> None:
+    """One order could not be settled this run: count it, say why, go on with the others."""
+    totals["errors"] += 1
+    if isinstance(exc, MidtransError):
+        log.warning("%s %s: Midtrans unavailable: %s", job, order_id, exc)
+    else:
+        log.warning("%s %s: database refused the answer: %s %s", job, order_id,
+                    getattr(exc, "sqlstate", None), type(exc).__name__)
+
+
 def _changed(result: dict[str, Any]) -> bool:
     """Did applying the answer change the order's status?"""
     return result.get("previous_status") != result.get("new_status")
@@ -118,13 +128,8 @@ async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: Mi
                     result = await apply_answer(pool, order_id, answer.body, "sync", run_id)
                     totals["changed"] += _changed(result)
                 totals["checked"] += 1
-            except MidtransError as exc:
-                totals["errors"] += 1
-                log.warning("sync %s: Midtrans unavailable: %s", order_id, exc)
-            except psycopg.Error as exc:
-                totals["errors"] += 1
-                log.warning("sync %s: database refused the answer: %s %s", order_id, exc.sqlstate,
-                            type(exc).__name__)
+            except (MidtransError, psycopg.Error) as exc:
+                _count_error(totals, "sync", order_id, exc)
 
         await asyncio.gather(*(check(row["order_number"]) for row in due))
     except BaseException as exc:
@@ -211,12 +216,7 @@ async def _check_expired_pending(settings: Settings, pool: AsyncConnectionPool, 
                 result = await apply_answer(pool, order_id, answer.body, "reconcile", run_id)
             totals["gateway_status_applied"] += 1
             totals["gateway_status_changed"] += _changed(result)
-        except MidtransError as exc:
-            totals["errors"] += 1
-            log.warning("reconcile %s: Midtrans unavailable: %s", order_id, exc)
-        except psycopg.Error as exc:
-            totals["errors"] += 1
-            log.warning("reconcile %s: database refused the answer: %s %s", order_id, exc.sqlstate,
-                        type(exc).__name__)
+        except (MidtransError, psycopg.Error) as exc:
+            _count_error(totals, "reconcile", order_id, exc)
 
     await asyncio.gather(*(settle(row["order_number"]) for row in stale))

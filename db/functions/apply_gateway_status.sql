@@ -41,11 +41,7 @@ DECLARE
     v_prev_status text;
     v_log_id bigint;
 BEGIN
-    IF apply_gateway_status.source IS NULL
-       OR apply_gateway_status.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
-        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
-            quote_nullable(apply_gateway_status.source) USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_source(apply_gateway_status.source);
     IF v_ts IS NULL OR v_ts = '' THEN
         RAISE EXCEPTION 'transaction_status is required' USING ERRCODE = 'PM009';
     END IF;

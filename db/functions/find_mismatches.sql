@@ -14,9 +14,7 @@ SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    IF find_mismatches.max_rows IS NULL OR find_mismatches.max_rows NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_row_limit(find_mismatches.max_rows, 'max_rows');
     RETURN QUERY
     (SELECT 'paid_ticket_unfulfilled'::text, o.order_number, o.kind, o.status,
             jsonb_build_object('tickets_issued_at', o.tickets_issued_at,

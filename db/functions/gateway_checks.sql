@@ -15,9 +15,7 @@ SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    IF orders_due_for_sync.max_rows IS NULL OR orders_due_for_sync.max_rows NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_row_limit(orders_due_for_sync.max_rows, 'max_rows');
     RETURN QUERY
     SELECT o.order_number, o.expires_at, o.gateway_checked_at
       FROM payments.orders AS o
@@ -49,9 +47,7 @@ SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    IF orders_past_expiry.max_rows IS NULL OR orders_past_expiry.max_rows NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'max_rows must be between 1 and 100000' USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_row_limit(orders_past_expiry.max_rows, 'max_rows');
     RETURN QUERY
     SELECT o.order_number, o.expires_at, o.needs_review
       FROM payments.orders AS o
@@ -84,11 +80,7 @@ AS $$
 DECLARE
     o payments.orders;
 BEGIN
-    IF apply_status_not_found.source IS NULL
-       OR apply_status_not_found.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
-        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
-            quote_nullable(apply_status_not_found.source) USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_source(apply_status_not_found.source);
     o := payments.lock_order(apply_status_not_found.order_number);
     IF o.status = 'pending' AND apply_status_not_found.expiry_grace IS NOT NULL
        AND o.expires_at < now() - apply_status_not_found.expiry_grace THEN

@@ -22,11 +22,7 @@ AS $$
 DECLARE
     v_id bigint;
 BEGIN
-    IF log_event.source IS NULL
-       OR log_event.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
-        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
-            quote_nullable(log_event.source) USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_source(log_event.source);
     IF coalesce(log_event.event_type, '') = '' OR coalesce(log_event.outcome, '') = '' THEN
         RAISE EXCEPTION 'event_type and outcome are required' USING ERRCODE = 'PM009';
     END IF;

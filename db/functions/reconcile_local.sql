@@ -29,9 +29,7 @@ DECLARE
     v_found integer := 0;
     v_pending_due integer;
 BEGIN
-    IF reconcile_local.batch_size IS NULL OR reconcile_local.batch_size NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'batch_size must be between 1 and 100000' USING ERRCODE = 'PM009';
-    END IF;
+    PERFORM payments.require_row_limit(reconcile_local.batch_size, 'batch_size');
     IF reconcile_local.source IS NULL OR reconcile_local.source NOT IN ('reconcile', 'cron', 'manual') THEN
         RAISE EXCEPTION 'source must be reconcile, cron or manual, got %',
             quote_nullable(reconcile_local.source) USING ERRCODE = 'PM009';

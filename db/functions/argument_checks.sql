@@ -1,0 +1,37 @@
+-- payments.require_source(source) / payments.require_row_limit(value, name)
+-- Argument checks shared by the API functions, one place each, so every caller
+-- gets the same PM009 and message.
+CREATE OR REPLACE FUNCTION payments.require_source(source text)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = payments, pg_temp
+AS $$
+BEGIN
+    IF require_source.source IS NULL
+       OR require_source.source NOT IN ('webhook', 'sync', 'reconcile', 'cron', 'manual') THEN
+        RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
+            quote_nullable(require_source.source) USING ERRCODE = 'PM009';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION payments.require_source(text) IS
+    'Raises PM009 unless source is webhook, sync, reconcile, cron or manual';
+
+CREATE OR REPLACE FUNCTION payments.require_row_limit(value integer, name text)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = payments, pg_temp
+AS $$
+BEGIN
+    IF require_row_limit.value IS NULL OR require_row_limit.value NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION '% must be between 1 and 100000, got %', require_row_limit.name,
+            quote_nullable(require_row_limit.value) USING ERRCODE = 'PM009';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION payments.require_row_limit(integer, text) IS
+    'Raises PM009 unless a row limit / batch size is between 1 and 100000';
