@@ -7,7 +7,7 @@ GRANT EXECUTE ON FUNCTION
     payments.create_ticket_order(text, jsonb, timestamptz, numeric, text),
     payments.create_product_order(text, jsonb, timestamptz, numeric, text),
     payments.normalize_midtrans_status(text, text),
-    payments.apply_gateway_status(text, text, text, numeric, text, text, text, jsonb, bigint),
+    payments.apply_gateway_status(text, text, text, numeric, text, text, text, jsonb, bigint, text, boolean),
     payments.apply_ticket_payment(text),
     payments.release_ticket_capacity(text),
     payments.apply_product_payment(text),
@@ -31,6 +31,7 @@ TO payments_runner;
 
 GRANT EXECUTE ON FUNCTION
     payments.normalize_midtrans_status(text, text),
+    payments.status_code_documented(text, text, text, text),
     payments.find_mismatches(integer, interval),
     payments.check_invariants(),
     payments.last_runs(),

@@ -59,7 +59,7 @@ CREATE FUNCTION payments.alerts() RETURNS TABLE(name text, observed numeric, thr
      ORDER BY o.name
 $$;
 COMMENT ON FUNCTION payments.alerts() IS 'DESIGN §8 alerts: name, observed value, threshold, window, firing; NULL observed (never ran) fires';
-CREATE FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text DEFAULT NULL::text, gross_amount numeric DEFAULT NULL::numeric, transaction_id text DEFAULT NULL::text, status_code text DEFAULT NULL::text, source text DEFAULT 'manual'::text, payload jsonb DEFAULT NULL::jsonb, run_id bigint DEFAULT NULL::bigint) RETURNS jsonb
+CREATE FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text DEFAULT NULL::text, gross_amount numeric DEFAULT NULL::numeric, transaction_id text DEFAULT NULL::text, status_code text DEFAULT NULL::text, source text DEFAULT 'manual'::text, payload jsonb DEFAULT NULL::jsonb, run_id bigint DEFAULT NULL::bigint, evidence text DEFAULT NULL::text, trigger_only boolean DEFAULT false) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'payments', 'pg_temp'
     AS $$
@@ -84,13 +84,43 @@ DECLARE
     v_clear_challenge boolean;
     v_prev_status text;
     v_log_id bigint;
+    v_evidence text;
+    v_payload jsonb := payments.scrub_secrets(apply_gateway_status.payload);
 BEGIN
     PERFORM payments.require_source(apply_gateway_status.source);
     IF v_ts IS NULL OR v_ts = '' THEN
         RAISE EXCEPTION 'transaction_status is required' USING ERRCODE = 'PM009';
     END IF;
-    o := payments.lock_order(apply_gateway_status.order_number);
+    -- what the status rests on: a notification (signed, status unsigned), the
+    -- Status API's answer, an action call's answer, or nothing from Midtrans
+    v_evidence := coalesce(apply_gateway_status.evidence,
+        CASE WHEN apply_gateway_status.source = 'webhook' THEN 'notification'
+             WHEN apply_gateway_status.status_code IS NULL
+                  AND apply_gateway_status.source IN ('manual', 'reconcile', 'cron') THEN 'local'
+             ELSE 'status_api' END);
     n := payments.normalize_midtrans_status(v_ts, v_fs);
+    IF n.recognized AND NOT payments.status_code_documented(v_evidence, v_ts, v_fs,
+                                                            apply_gateway_status.status_code) THEN
+        -- e.g. a signed `201` (pending) body relabelled `settlement`: no
+        -- documented source sends that pair; nothing changes
+        INSERT INTO payments.webhook_logs (source, event_type, order_number, transaction_id,
+            transaction_status, fraud_status, status_code, gross_amount, signature_valid, outcome,
+            detail, payload, run_id)
+        VALUES (apply_gateway_status.source, 'status_inconsistent',
+            left(apply_gateway_status.order_number, 100), left(v_tx, 200), left(v_ts, 64), left(v_fs, 64),
+            left(apply_gateway_status.status_code, 16), apply_gateway_status.gross_amount,
+            CASE WHEN apply_gateway_status.source = 'webhook' THEN true END, 'rejected',
+            jsonb_build_object('evidence', v_evidence,
+                               'reason', 'Midtrans documents no ' || v_evidence || ' with status_code '
+                                         || coalesce(apply_gateway_status.status_code, 'NULL')
+                                         || ' for ' || v_ts || coalesce('/' || v_fs, '')),
+            v_payload, apply_gateway_status.run_id)
+        RETURNING id INTO v_log_id;
+        RETURN jsonb_build_object('order_number', apply_gateway_status.order_number,
+                                  'decision', 'status_inconsistent', 'effects', '[]'::jsonb,
+                                  'log_id', v_log_id);
+    END IF;
+    o := payments.lock_order(apply_gateway_status.order_number);
     v_prev_status := o.status;
     v_new_status := o.status;
     v_same_tx := v_tx IS NOT NULL AND v_tx = o.gateway_transaction_id;
@@ -100,6 +130,13 @@ BEGIN
      WHERE t.order_id = o.id AND t.transaction_id = v_tx;
     IF NOT n.recognized THEN
         v_decision := 'unknown_status';
+        v_accept := false;
+    ELSIF v_tx_rank > payments.gateway_rank(v_ts) AND v_evidence = 'status_api' THEN
+        -- Midtrans' current answer is behind what we recorded for the same
+        -- transaction (recorded settlement, Midtrans says pending): what we
+        -- recorded did not come from Midtrans as it stands; people decide
+        v_decision := 'gateway_disagreement';
+        v_flag := 'gateway_disagreement';
         v_accept := false;
     ELSIF v_tx_rank > payments.gateway_rank(v_ts) THEN
         -- this transaction already moved past this status (e.g. a retried
@@ -166,7 +203,14 @@ BEGIN
                     v_accept := false;
                 END IF;
             WHEN 'expired' THEN
-                v_decision := 'stale_ignored';
+                IF v_same_tx AND v_evidence = 'status_api' THEN
+                    -- Midtrans says the paying transaction expired: a paid
+                    -- transaction never expires, so our record is wrong
+                    v_decision := 'gateway_disagreement';
+                    v_flag := 'gateway_disagreement';
+                ELSE
+                    v_decision := 'stale_ignored';
+                END IF;
                 v_accept := false;
             WHEN 'refunded' THEN
                 IF v_other_tx THEN
@@ -217,6 +261,16 @@ BEGIN
             END IF;
         END CASE;
     END IF;
+    -- a notification is only a trigger: what would pay, fulfil, release,
+    -- refund, reverse or flag waits for the Status API's answer (nothing is
+    -- written; the caller asks Midtrans and applies that answer instead)
+    IF apply_gateway_status.trigger_only
+       AND v_decision NOT IN ('noop', 'stale_ignored', 'unknown_status') THEN
+        RETURN jsonb_build_object('order_number', o.order_number, 'kind', o.kind,
+                                  'previous_status', v_prev_status, 'new_status', v_prev_status,
+                                  'decision', 'confirm', 'would_decide', v_decision,
+                                  'effects', '[]'::jsonb);
+    END IF;
     -- a fraud challenge resolved at Midtrans (accepted or denied) clears its flag
     v_clear_challenge := coalesce(o.review_reason = 'fraud_challenge' AND v_accept
                                   AND n.review_reason IS NULL AND v_new_status <> 'pending', false);
@@ -255,7 +309,7 @@ BEGIN
     -- what Midtrans said about this transaction: facts, kept even when the
     -- order ignores the event (a duplicate payment, a refund of another one, an
     -- older attempt failing); only an event behind its own transaction is not
-    IF v_tx IS NOT NULL AND n.recognized
+    IF v_tx IS NOT NULL AND n.recognized AND v_decision <> 'gateway_disagreement'
        AND coalesce(v_tx_rank, 0) <= payments.gateway_rank(v_ts) THEN
         INSERT INTO payments.gateway_transactions AS t (order_id, transaction_id, transaction_status,
                                                         fraud_status, rank)
@@ -308,8 +362,9 @@ BEGIN
         CASE WHEN apply_gateway_status.source = 'webhook' THEN true END,
         v_decision,
         jsonb_build_object('previous_status', v_prev_status, 'new_status', o.status,
-                           'effects', v_effects, 'review_reason', o.review_reason),
-        apply_gateway_status.payload, apply_gateway_status.run_id)
+                           'effects', v_effects, 'review_reason', o.review_reason,
+                           'evidence', v_evidence),
+        v_payload, apply_gateway_status.run_id)
     RETURNING id INTO v_log_id;
     RETURN jsonb_build_object(
         'order_number', o.order_number,
@@ -323,7 +378,7 @@ BEGIN
         'log_id', v_log_id);
 END
 $$;
-COMMENT ON FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text, gross_amount numeric, transaction_id text, status_code text, source text, payload jsonb, run_id bigint) IS 'Single entry point for a Midtrans status from any source: lock, decide (DESIGN §5), apply, log; PM001 unknown order, PM009 bad argument';
+COMMENT ON FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text, gross_amount numeric, transaction_id text, status_code text, source text, payload jsonb, run_id bigint, evidence text, trigger_only boolean) IS 'Single entry point for a Midtrans status from any source: check status_code, lock, decide, apply, log; PM001 unknown order, PM009 bad argument';
 CREATE FUNCTION payments.apply_product_payment(order_number text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'payments', 'pg_temp'
@@ -408,11 +463,12 @@ BEGIN
     o := payments.lock_order(apply_status_not_found.order_number);
     IF o.status = 'pending' AND apply_status_not_found.expiry_grace IS NOT NULL
        AND o.expires_at < now() - apply_status_not_found.expiry_grace THEN
-        RETURN payments.apply_gateway_status(o.order_number, 'expire', NULL, NULL, NULL, '404',
+        -- a local decision: Midtrans sent no status, so none is claimed
+        RETURN payments.apply_gateway_status(o.order_number, 'expire', NULL, NULL, NULL, NULL,
             apply_status_not_found.source,
             jsonb_build_object('reason', 'no transaction at Midtrans past expires_at + grace',
                                'expires_at', o.expires_at),
-            apply_status_not_found.run_id);
+            apply_status_not_found.run_id, 'local');
     END IF;
     UPDATE payments.orders SET gateway_checked_at = now() WHERE id = o.id;
     PERFORM payments.log_event(apply_status_not_found.source, 'status_not_found', 'noop',
@@ -925,6 +981,7 @@ CREATE TABLE payments.orders (
     CONSTRAINT orders_gross_amount_check CHECK ((gross_amount > (0)::numeric)),
     CONSTRAINT orders_kind_check CHECK ((kind = ANY (ARRAY['ticket'::text, 'product'::text]))),
     CONSTRAINT orders_order_number_check CHECK ((order_number ~ '^[A-Za-z0-9._~-]{1,50}$'::text)),
+    CONSTRAINT orders_order_number_not_dot_segment CHECK ((order_number <> ALL (ARRAY['.'::text, '..'::text]))),
     CONSTRAINT orders_product_markers_check CHECK (((kind = 'product'::text) OR ((pickup_code IS NULL) AND (stock_confirmed_at IS NULL) AND (stock_released_at IS NULL)))),
     CONSTRAINT orders_review_reason_check CHECK ((needs_review = (review_reason IS NOT NULL))),
     CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'paid'::text, 'failed'::text, 'expired'::text, 'refunded'::text]))),
@@ -970,7 +1027,8 @@ BEGIN
     VALUES (log_event.source, left(log_event.event_type, 64), left(log_event.order_number, 100),
         left(log_event.transaction_status, 64), left(log_event.status_code, 16),
         log_event.signature_valid, left(log_event.outcome, 64),
-        coalesce(log_event.detail, '{}'::jsonb), log_event.payload, log_event.run_id)
+        coalesce(payments.scrub_secrets(log_event.detail), '{}'::jsonb),
+        payments.scrub_secrets(log_event.payload), log_event.run_id)
     RETURNING id INTO v_id;
     RETURN v_id;
 END
@@ -1597,6 +1655,35 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION payments.resolve_review(order_number text, action text, note text, actor text) IS 'Operator action on a flagged order: accept | refund | dismiss, logged; PM001, PM009, PM012';
+CREATE FUNCTION payments.scrub_secrets(value jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+DECLARE
+    v jsonb := scrub_secrets.value;
+    nested text;
+BEGIN
+    IF v IS NULL OR strpos(v::text, 'signature_key') = 0 THEN
+        RETURN v;
+    END IF;
+    IF jsonb_typeof(v) = 'object' THEN
+        v := v - 'signature_key';
+        FOREACH nested IN ARRAY ARRAY['notification', 'status'] LOOP
+            IF jsonb_typeof(v -> nested) = 'object' THEN
+                v := jsonb_set(v, ARRAY[nested], (v -> nested) - 'signature_key');
+            END IF;
+        END LOOP;
+    END IF;
+    IF strpos(v::text, 'signature_key') > 0 THEN
+        -- "signature_key": "<token>", escaped or not; only a string's content is
+        -- replaced, so the result is still valid JSON
+        v := regexp_replace(v::text, '(signature_key\\?"\s*:\s*\\?")[A-Za-z0-9+/=_-]+',
+                            '\1[scrubbed]', 'g')::jsonb;
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION payments.scrub_secrets(value jsonb) IS 'Removes signature_key members (body, nested notification / status) and replaces any other signature_key string value';
 CREATE FUNCTION payments.start_run(kind text, source text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'payments', 'pg_temp'
@@ -1620,6 +1707,60 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION payments.start_run(kind text, source text) IS 'Opens a run (kind sync | reconcile; source sync | reconcile | cron | manual) and returns its id; PM009';
+CREATE FUNCTION payments.status_code_documented(evidence text, transaction_status text, fraud_status text, status_code text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'payments', 'pg_temp'
+    AS $$
+DECLARE
+    ts text := lower(btrim(status_code_documented.transaction_status));
+    fs text := coalesce(nullif(lower(btrim(status_code_documented.fraud_status)), ''), 'accept');
+    code text := btrim(status_code_documented.status_code);
+    allowed text[];
+BEGIN
+    IF status_code_documented.evidence = 'local' THEN
+        RETURN status_code_documented.status_code IS NULL;
+    END IF;
+    -- the notification table; the Status API mirrors it ("the response is the
+    -- same as the notification") and adds its own codes for cancel and expire
+    allowed := CASE ts
+        WHEN 'settlement' THEN '{200}'
+        WHEN 'capture' THEN CASE fs WHEN 'accept' THEN '{200}' WHEN 'challenge' THEN '{201}'
+                                    WHEN 'deny' THEN '{202}' END
+        WHEN 'pending' THEN '{201}'
+        WHEN 'authorize' THEN '{200,201}'
+        WHEN 'deny' THEN '{202}'
+        WHEN 'cancel' THEN '{202}'
+        WHEN 'expire' THEN '{202,407}'
+        WHEN 'failure' THEN '{202}'
+        WHEN 'refund' THEN '{200}'
+        WHEN 'partial_refund' THEN '{200}'
+        WHEN 'chargeback' THEN '{200}'
+        WHEN 'partial_chargeback' THEN '{200}'
+    END;
+    CASE status_code_documented.evidence
+    WHEN 'notification' THEN
+        NULL;
+    WHEN 'status_api' THEN
+        IF ts = 'cancel' THEN allowed := '{200,202}'; END IF;
+    WHEN 'action' THEN
+        -- cancel 200, expire 407, approve / capture 200 capture-accept, deny 200
+        -- deny-deny, a capture the bank refuses 202 deny, refund 200
+        allowed := CASE ts
+            WHEN 'cancel' THEN '{200}'
+            WHEN 'expire' THEN '{407}'
+            WHEN 'capture' THEN CASE fs WHEN 'accept' THEN '{200}' END
+            WHEN 'deny' THEN '{200,202}'
+            WHEN 'refund' THEN '{200}'
+            WHEN 'partial_refund' THEN '{200}'
+        END;
+    ELSE
+        RAISE EXCEPTION 'evidence must be notification, status_api, action or local, got %',
+            quote_nullable(status_code_documented.evidence) USING ERRCODE = 'PM009';
+    END CASE;
+    RETURN coalesce(code = ANY (allowed), false);
+END
+$$;
+COMMENT ON FUNCTION payments.status_code_documented(evidence text, transaction_status text, fraud_status text, status_code text) IS 'Does a documented Midtrans source (notification, status_api, action) send this status_code with this status? local: status_code must be NULL';
 CREATE FUNCTION payments.validate_order_header(order_number text, expires_at timestamp with time zone, gross_amount numeric, currency text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO 'payments', 'pg_temp'
@@ -1627,8 +1768,10 @@ CREATE FUNCTION payments.validate_order_header(order_number text, expires_at tim
 #variable_conflict use_column
 BEGIN
     IF validate_order_header.order_number IS NULL
-       OR validate_order_header.order_number !~ '^[A-Za-z0-9._~-]{1,50}$' THEN
-        RAISE EXCEPTION 'order_number must be 1-50 characters of A-Z a-z 0-9 . _ ~ - (Midtrans order_id), got %',
+       OR validate_order_header.order_number !~ '^[A-Za-z0-9._~-]{1,50}$'
+       OR validate_order_header.order_number IN ('.', '..') THEN
+        -- Midtrans' order_id alphabet; "." and ".." alone would be URL dot segments
+        RAISE EXCEPTION 'order_number must be 1-50 characters of A-Z a-z 0-9 . _ ~ - and not "." or ".." (Midtrans order_id), got %',
             quote_nullable(left(validate_order_header.order_number, 60))
             USING ERRCODE = 'PM009';
     END IF;
@@ -1947,8 +2090,8 @@ GRANT USAGE ON SCHEMA payments TO payments_readonly;
 REVOKE ALL ON FUNCTION payments.alerts() FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.alerts() TO payments_runner;
 GRANT ALL ON FUNCTION payments.alerts() TO payments_readonly;
-REVOKE ALL ON FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text, gross_amount numeric, transaction_id text, status_code text, source text, payload jsonb, run_id bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text, gross_amount numeric, transaction_id text, status_code text, source text, payload jsonb, run_id bigint) TO payments_runner;
+REVOKE ALL ON FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text, gross_amount numeric, transaction_id text, status_code text, source text, payload jsonb, run_id bigint, evidence text, trigger_only boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.apply_gateway_status(order_number text, transaction_status text, fraud_status text, gross_amount numeric, transaction_id text, status_code text, source text, payload jsonb, run_id bigint, evidence text, trigger_only boolean) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.apply_product_payment(order_number text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.apply_product_payment(order_number text) TO payments_runner;
 REVOKE ALL ON FUNCTION payments.apply_status_not_found(order_number text, source text, expiry_grace interval, run_id bigint) FROM PUBLIC;
@@ -2010,8 +2153,11 @@ REVOKE ALL ON FUNCTION payments.require_row_limit(value integer, name text) FROM
 REVOKE ALL ON FUNCTION payments.require_source(source text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.resolve_review(order_number text, action text, note text, actor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.resolve_review(order_number text, action text, note text, actor text) TO payments_runner;
+REVOKE ALL ON FUNCTION payments.scrub_secrets(value jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION payments.start_run(kind text, source text) FROM PUBLIC;
 GRANT ALL ON FUNCTION payments.start_run(kind text, source text) TO payments_runner;
+REVOKE ALL ON FUNCTION payments.status_code_documented(evidence text, transaction_status text, fraud_status text, status_code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION payments.status_code_documented(evidence text, transaction_status text, fraud_status text, status_code text) TO payments_readonly;
 REVOKE ALL ON FUNCTION payments.validate_order_header(order_number text, expires_at timestamp with time zone, gross_amount numeric, currency text) FROM PUBLIC;
 GRANT SELECT ON TABLE payments.alert_thresholds TO payments_readonly;
 GRANT SELECT ON TABLE payments.audit_counter_drift TO payments_readonly;

@@ -3,6 +3,7 @@ it produces matches the committed snapshot db/schema.sql."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -46,7 +47,7 @@ def normalized_dump(server: Server, url: str) -> str:
 def test_migrate_twice_changes_nothing(pg_server: Server, empty_db_url: str) -> None:
     first = payments("migrate", "--database-url", empty_db_url)
     assert first.returncode == 0, first.stderr
-    assert "applied 0001.create-schema, 0002.roles" in first.stdout
+    assert "applied 0001.create-schema, 0002.roles, 0003.trust-boundary" in first.stdout
     dump_after_first = normalized_dump(pg_server, empty_db_url)
 
     second = payments("migrate", "--json", env={"PAYMENTS_DATABASE_URL": empty_db_url})
@@ -60,11 +61,10 @@ def test_rollback_then_migrate_restores_the_same_schema(pg_server: Server, empty
     assert payments("migrate", "--database-url", empty_db_url).returncode == 0
     before = normalized_dump(pg_server, empty_db_url)
 
-    down = payments("migrate", "--rollback", "--database-url", empty_db_url)
-    assert down.returncode == 0, down.stderr
-    assert "rolled back 0002.roles" in down.stdout
-    down = payments("migrate", "--rollback", "--database-url", empty_db_url)
-    assert "rolled back 0001.create-schema" in down.stdout
+    for migration in ("0003.trust-boundary", "0002.roles", "0001.create-schema"):
+        down = payments("migrate", "--rollback", "--database-url", empty_db_url)
+        assert down.returncode == 0, down.stderr
+        assert f"rolled back {migration}" in down.stdout
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT to_regnamespace('payments')").fetchone()[0] is None
 
@@ -116,3 +116,39 @@ def test_failure_output_never_shows_the_password(password: str) -> None:
     result = payments("migrate", "--database-url", url)
     assert result.returncode == 1
     assert password not in result.stderr + result.stdout
+
+
+def test_migration_0003_scrubs_signatures_stored_before_it(empty_db_url: str) -> None:
+    """Rows written before the trust-boundary migration kept each notification's
+    signature_key (and a malformed body's prefix could hold one): readers could
+    replay them. The migration removes them all."""
+    from yoyo import get_backend, read_migrations
+
+    from runner.migrate import yoyo_url
+    from runner.paths import db_dir
+
+    backend = get_backend(yoyo_url(empty_db_url))
+    try:
+        migrations = read_migrations(str(db_dir() / "migrations"))
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(migrations.filter(
+                lambda m: m.id in ("0001.create-schema", "0002.roles"))))
+    finally:
+        backend.connection.close()
+    secret = "a1" * 64
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO payments.webhook_logs (source, event_type, outcome, payload, detail) VALUES"
+            " ('webhook', 'gateway_status', 'paid', %s, '{}'),"
+            " ('webhook', 'gateway_status', 'noop', %s, '{}'),"
+            " ('webhook', 'malformed_json', '400', NULL, %s)",
+            (json.dumps({"order_id": "T-1", "signature_key": secret}),
+             json.dumps({"transaction_status": "settlement", "signature_key": secret,
+                         "notification": {"signature_key": secret}}),
+             json.dumps({"body_prefix": '{"order_id": "T-1", "signature_key": "' + secret + '"'})))
+    assert payments("migrate", "--database-url", empty_db_url).returncode == 0
+    with psycopg.connect(empty_db_url) as conn:
+        rows = conn.execute("SELECT payload, detail FROM payments.webhook_logs ORDER BY id").fetchall()
+    assert rows == [({"order_id": "T-1"}, {}),
+                    ({"transaction_status": "settlement", "notification": {}}, {}),
+                    (None, {"body_prefix": '{"order_id": "T-1", "signature_key": "[scrubbed]"'})]

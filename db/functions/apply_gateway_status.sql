@@ -1,8 +1,14 @@
 -- payments.apply_gateway_status(order_number, transaction_status, fraud_status,
---     gross_amount, transaction_id, status_code, source, payload, run_id)
+--     gross_amount, transaction_id, status_code, source, payload, run_id,
+--     evidence, trigger_only)
 -- The single entry point for webhook, sync, reconcile, cron and manual calls:
--- locks the order, runs the DESIGN §5 state machine, calls the side-effect
+-- checks that the status_code is one Midtrans documents for the status (the
+-- signature does not cover transaction_status / fraud_status), locks the
+-- order, runs the state machine (docs/ARCHITECTURE.md), calls the side-effect
 -- functions and logs the event with its decision, all in one transaction.
+-- trigger_only: a notification that would change anything is not applied;
+-- the answer says 'confirm' and the caller applies the Status API's answer.
+DROP FUNCTION IF EXISTS payments.apply_gateway_status(text, text, text, numeric, text, text, text, jsonb, bigint);
 CREATE OR REPLACE FUNCTION payments.apply_gateway_status(
     order_number text,
     transaction_status text,
@@ -12,7 +18,9 @@ CREATE OR REPLACE FUNCTION payments.apply_gateway_status(
     status_code text DEFAULT NULL,
     source text DEFAULT 'manual',
     payload jsonb DEFAULT NULL,
-    run_id bigint DEFAULT NULL
+    run_id bigint DEFAULT NULL,
+    evidence text DEFAULT NULL,
+    trigger_only boolean DEFAULT false
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -40,14 +48,45 @@ DECLARE
     v_clear_challenge boolean;
     v_prev_status text;
     v_log_id bigint;
+    v_evidence text;
+    v_payload jsonb := payments.scrub_secrets(apply_gateway_status.payload);
 BEGIN
     PERFORM payments.require_source(apply_gateway_status.source);
     IF v_ts IS NULL OR v_ts = '' THEN
         RAISE EXCEPTION 'transaction_status is required' USING ERRCODE = 'PM009';
     END IF;
+    -- what the status rests on: a notification (signed, status unsigned), the
+    -- Status API's answer, an action call's answer, or nothing from Midtrans
+    v_evidence := coalesce(apply_gateway_status.evidence,
+        CASE WHEN apply_gateway_status.source = 'webhook' THEN 'notification'
+             WHEN apply_gateway_status.status_code IS NULL
+                  AND apply_gateway_status.source IN ('manual', 'reconcile', 'cron') THEN 'local'
+             ELSE 'status_api' END);
+    n := payments.normalize_midtrans_status(v_ts, v_fs);
+
+    IF n.recognized AND NOT payments.status_code_documented(v_evidence, v_ts, v_fs,
+                                                            apply_gateway_status.status_code) THEN
+        -- e.g. a signed `201` (pending) body relabelled `settlement`: no
+        -- documented source sends that pair; nothing changes
+        INSERT INTO payments.webhook_logs (source, event_type, order_number, transaction_id,
+            transaction_status, fraud_status, status_code, gross_amount, signature_valid, outcome,
+            detail, payload, run_id)
+        VALUES (apply_gateway_status.source, 'status_inconsistent',
+            left(apply_gateway_status.order_number, 100), left(v_tx, 200), left(v_ts, 64), left(v_fs, 64),
+            left(apply_gateway_status.status_code, 16), apply_gateway_status.gross_amount,
+            CASE WHEN apply_gateway_status.source = 'webhook' THEN true END, 'rejected',
+            jsonb_build_object('evidence', v_evidence,
+                               'reason', 'Midtrans documents no ' || v_evidence || ' with status_code '
+                                         || coalesce(apply_gateway_status.status_code, 'NULL')
+                                         || ' for ' || v_ts || coalesce('/' || v_fs, '')),
+            v_payload, apply_gateway_status.run_id)
+        RETURNING id INTO v_log_id;
+        RETURN jsonb_build_object('order_number', apply_gateway_status.order_number,
+                                  'decision', 'status_inconsistent', 'effects', '[]'::jsonb,
+                                  'log_id', v_log_id);
+    END IF;
 
     o := payments.lock_order(apply_gateway_status.order_number);
-    n := payments.normalize_midtrans_status(v_ts, v_fs);
     v_prev_status := o.status;
     v_new_status := o.status;
     v_same_tx := v_tx IS NOT NULL AND v_tx = o.gateway_transaction_id;
@@ -58,6 +97,13 @@ BEGIN
 
     IF NOT n.recognized THEN
         v_decision := 'unknown_status';
+        v_accept := false;
+    ELSIF v_tx_rank > payments.gateway_rank(v_ts) AND v_evidence = 'status_api' THEN
+        -- Midtrans' current answer is behind what we recorded for the same
+        -- transaction (recorded settlement, Midtrans says pending): what we
+        -- recorded did not come from Midtrans as it stands; people decide
+        v_decision := 'gateway_disagreement';
+        v_flag := 'gateway_disagreement';
         v_accept := false;
     ELSIF v_tx_rank > payments.gateway_rank(v_ts) THEN
         -- this transaction already moved past this status (e.g. a retried
@@ -124,7 +170,14 @@ BEGIN
                     v_accept := false;
                 END IF;
             WHEN 'expired' THEN
-                v_decision := 'stale_ignored';
+                IF v_same_tx AND v_evidence = 'status_api' THEN
+                    -- Midtrans says the paying transaction expired: a paid
+                    -- transaction never expires, so our record is wrong
+                    v_decision := 'gateway_disagreement';
+                    v_flag := 'gateway_disagreement';
+                ELSE
+                    v_decision := 'stale_ignored';
+                END IF;
                 v_accept := false;
             WHEN 'refunded' THEN
                 IF v_other_tx THEN
@@ -176,6 +229,17 @@ BEGIN
         END CASE;
     END IF;
 
+    -- a notification is only a trigger: what would pay, fulfil, release,
+    -- refund, reverse or flag waits for the Status API's answer (nothing is
+    -- written; the caller asks Midtrans and applies that answer instead)
+    IF apply_gateway_status.trigger_only
+       AND v_decision NOT IN ('noop', 'stale_ignored', 'unknown_status') THEN
+        RETURN jsonb_build_object('order_number', o.order_number, 'kind', o.kind,
+                                  'previous_status', v_prev_status, 'new_status', v_prev_status,
+                                  'decision', 'confirm', 'would_decide', v_decision,
+                                  'effects', '[]'::jsonb);
+    END IF;
+
     -- a fraud challenge resolved at Midtrans (accepted or denied) clears its flag
     v_clear_challenge := coalesce(o.review_reason = 'fraud_challenge' AND v_accept
                                   AND n.review_reason IS NULL AND v_new_status <> 'pending', false);
@@ -217,7 +281,7 @@ BEGIN
     -- what Midtrans said about this transaction: facts, kept even when the
     -- order ignores the event (a duplicate payment, a refund of another one, an
     -- older attempt failing); only an event behind its own transaction is not
-    IF v_tx IS NOT NULL AND n.recognized
+    IF v_tx IS NOT NULL AND n.recognized AND v_decision <> 'gateway_disagreement'
        AND coalesce(v_tx_rank, 0) <= payments.gateway_rank(v_ts) THEN
         INSERT INTO payments.gateway_transactions AS t (order_id, transaction_id, transaction_status,
                                                         fraud_status, rank)
@@ -274,8 +338,9 @@ BEGIN
         CASE WHEN apply_gateway_status.source = 'webhook' THEN true END,
         v_decision,
         jsonb_build_object('previous_status', v_prev_status, 'new_status', o.status,
-                           'effects', v_effects, 'review_reason', o.review_reason),
-        apply_gateway_status.payload, apply_gateway_status.run_id)
+                           'effects', v_effects, 'review_reason', o.review_reason,
+                           'evidence', v_evidence),
+        v_payload, apply_gateway_status.run_id)
     RETURNING id INTO v_log_id;
 
     RETURN jsonb_build_object(
@@ -291,5 +356,5 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.apply_gateway_status(text, text, text, numeric, text, text, text, jsonb, bigint) IS
-    'Single entry point for a Midtrans status from any source: lock, decide (DESIGN §5), apply, log; PM001 unknown order, PM009 bad argument';
+COMMENT ON FUNCTION payments.apply_gateway_status(text, text, text, numeric, text, text, text, jsonb, bigint, text, boolean) IS
+    'Single entry point for a Midtrans status from any source: check status_code, lock, decide, apply, log; PM001 unknown order, PM009 bad argument';

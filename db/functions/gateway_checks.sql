@@ -84,11 +84,12 @@ BEGIN
     o := payments.lock_order(apply_status_not_found.order_number);
     IF o.status = 'pending' AND apply_status_not_found.expiry_grace IS NOT NULL
        AND o.expires_at < now() - apply_status_not_found.expiry_grace THEN
-        RETURN payments.apply_gateway_status(o.order_number, 'expire', NULL, NULL, NULL, '404',
+        -- a local decision: Midtrans sent no status, so none is claimed
+        RETURN payments.apply_gateway_status(o.order_number, 'expire', NULL, NULL, NULL, NULL,
             apply_status_not_found.source,
             jsonb_build_object('reason', 'no transaction at Midtrans past expires_at + grace',
                                'expires_at', o.expires_at),
-            apply_status_not_found.run_id);
+            apply_status_not_found.run_id, 'local');
     END IF;
     UPDATE payments.orders SET gateway_checked_at = now() WHERE id = o.id;
     PERFORM payments.log_event(apply_status_not_found.source, 'status_not_found', 'noop',

@@ -31,7 +31,8 @@ BEGIN
     VALUES (log_event.source, left(log_event.event_type, 64), left(log_event.order_number, 100),
         left(log_event.transaction_status, 64), left(log_event.status_code, 16),
         log_event.signature_valid, left(log_event.outcome, 64),
-        coalesce(log_event.detail, '{}'::jsonb), log_event.payload, log_event.run_id)
+        coalesce(payments.scrub_secrets(log_event.detail), '{}'::jsonb),
+        payments.scrub_secrets(log_event.payload), log_event.run_id)
     RETURNING id INTO v_id;
     RETURN v_id;
 END

@@ -14,8 +14,10 @@ AS $$
 #variable_conflict use_column
 BEGIN
     IF validate_order_header.order_number IS NULL
-       OR validate_order_header.order_number !~ '^[A-Za-z0-9._~-]{1,50}$' THEN
-        RAISE EXCEPTION 'order_number must be 1-50 characters of A-Z a-z 0-9 . _ ~ - (Midtrans order_id), got %',
+       OR validate_order_header.order_number !~ '^[A-Za-z0-9._~-]{1,50}$'
+       OR validate_order_header.order_number IN ('.', '..') THEN
+        -- Midtrans' order_id alphabet; "." and ".." alone would be URL dot segments
+        RAISE EXCEPTION 'order_number must be 1-50 characters of A-Z a-z 0-9 . _ ~ - and not "." or ".." (Midtrans order_id), got %',
             quote_nullable(left(validate_order_header.order_number, 60))
             USING ERRCODE = 'PM009';
     END IF;

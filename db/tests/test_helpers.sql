@@ -33,6 +33,18 @@ RETURNS jsonb LANGUAGE sql AS $$
         now() + interval '1 hour', product_order.amount)
 $$;
 
+-- the status_code Midtrans sends with a status in a notification (and the
+-- Status API mirrors); unknown statuses get '200'
+CREATE OR REPLACE FUNCTION test_helpers.code_for(transaction_status text, fraud_status text DEFAULT NULL)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE lower(code_for.transaction_status)
+        WHEN 'capture' THEN CASE coalesce(lower(code_for.fraud_status), 'accept')
+                                 WHEN 'challenge' THEN '201' WHEN 'deny' THEN '202' ELSE '200' END
+        WHEN 'pending' THEN '201'
+        WHEN 'deny' THEN '202' WHEN 'cancel' THEN '202' WHEN 'expire' THEN '202' WHEN 'failure' THEN '202'
+        ELSE '200' END
+$$;
+
 -- a Midtrans event for an order, with the order's own amount unless given
 CREATE OR REPLACE FUNCTION test_helpers.gateway(
     order_number text, transaction_status text, fraud_status text DEFAULT NULL,
@@ -42,7 +54,8 @@ RETURNS jsonb LANGUAGE sql AS $$
         gateway.fraud_status,
         coalesce(gateway.amount, (SELECT o.gross_amount FROM payments.orders AS o
                                    WHERE o.order_number = gateway.order_number)),
-        gateway.transaction_id, '200', gateway.source, '{}'::jsonb)
+        gateway.transaction_id, test_helpers.code_for(gateway.transaction_status, gateway.fraud_status),
+        gateway.source, '{}'::jsonb)
 $$;
 
 CREATE OR REPLACE FUNCTION test_helpers.status(order_number text)

@@ -12,7 +12,7 @@ SELECT test_helpers.gateway('T-1', 'pending', NULL, 'tx-1', NULL, 'cron');
 SELECT test_helpers.gateway('T-1', 'settlement', NULL, 'tx-2', NULL, 'manual');
 
 SELECT is(test_helpers.decisions('T-1'),
-          ARRAY['noop', 'unknown_status', 'paid', 'noop', 'stale_ignored', 'duplicate_payment'],
+          ARRAY['noop', 'unknown_status', 'paid', 'noop', 'gateway_disagreement', 'duplicate_payment'],
           'every call is logged with its decision, no-ops included');
 SELECT is((SELECT array_agg(source ORDER BY id) FROM payments.webhook_logs WHERE order_number = 'T-1'),
           ARRAY['webhook', 'sync', 'webhook', 'reconcile', 'cron', 'manual'], 'with its source');

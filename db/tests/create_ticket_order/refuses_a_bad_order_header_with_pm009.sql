@@ -1,5 +1,5 @@
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT test_helpers.slot('S1', 10);
 
@@ -11,6 +11,8 @@ SELECT throws_ok(format($$SELECT payments.create_ticket_order(%L, '[{"slot": "S1
     (NULL, $$now() + interval '1 hour'$$, '1000', 'IDR', 'a NULL order number'),
     (repeat('x', 51), $$now() + interval '1 hour'$$, '1000', 'IDR', 'a 51-character order number'),
     ('T/1', $$now() + interval '1 hour'$$, '1000', 'IDR', 'a slash in the order number'),
+    ('.', $$now() + interval '1 hour'$$, '1000', 'IDR', 'the dot segment "." (would change a URL path)'),
+    ('..', $$now() + interval '1 hour'$$, '1000', 'IDR', 'the dot segment ".." (would reach another endpoint)'),
     ('T-1', $$now() - interval '1 second'$$, '1000', 'IDR', 'expires_at in the past'),
     ('T-1', 'NULL', '1000', 'IDR', 'a NULL expires_at'),
     ('T-1', $$now() + interval '1 hour'$$, '0', 'IDR', 'a zero gross_amount'),

@@ -1,0 +1,118 @@
+-- payments.status_code_documented(evidence, transaction_status, fraud_status, status_code)
+-- Midtrans signs order_id + status_code + gross_amount, not transaction_status
+-- or fraud_status. What binds those unsigned fields is the status_code: each
+-- source documents which status_code comes with which status. A pair no
+-- documented source produces is refused, so a signed `201` (pending) body
+-- relabelled `settlement` never pays. Sources (docs/SQL_API.md, "Trust model"):
+--   notification  an HTTP notification body (the webhook; signed, fields unsigned)
+--   status_api    an answer of GET /v2/{id}/status (the current truth over TLS)
+--   action        an answer of an action call (cancel, expire, approve, deny,
+--                 capture, refund)
+--   local         no Midtrans evidence at all (a local expiry, an operator's
+--                 call in psql): status_code must be NULL
+CREATE OR REPLACE FUNCTION payments.status_code_documented(
+    evidence text,
+    transaction_status text,
+    fraud_status text,
+    status_code text
+)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = payments, pg_temp
+AS $$
+DECLARE
+    ts text := lower(btrim(status_code_documented.transaction_status));
+    fs text := coalesce(nullif(lower(btrim(status_code_documented.fraud_status)), ''), 'accept');
+    code text := btrim(status_code_documented.status_code);
+    allowed text[];
+BEGIN
+    IF status_code_documented.evidence = 'local' THEN
+        RETURN status_code_documented.status_code IS NULL;
+    END IF;
+    -- the notification table; the Status API mirrors it ("the response is the
+    -- same as the notification") and adds its own codes for cancel and expire
+    allowed := CASE ts
+        WHEN 'settlement' THEN '{200}'
+        WHEN 'capture' THEN CASE fs WHEN 'accept' THEN '{200}' WHEN 'challenge' THEN '{201}'
+                                    WHEN 'deny' THEN '{202}' END
+        WHEN 'pending' THEN '{201}'
+        WHEN 'authorize' THEN '{200,201}'
+        WHEN 'deny' THEN '{202}'
+        WHEN 'cancel' THEN '{202}'
+        WHEN 'expire' THEN '{202,407}'
+        WHEN 'failure' THEN '{202}'
+        WHEN 'refund' THEN '{200}'
+        WHEN 'partial_refund' THEN '{200}'
+        WHEN 'chargeback' THEN '{200}'
+        WHEN 'partial_chargeback' THEN '{200}'
+    END;
+    CASE status_code_documented.evidence
+    WHEN 'notification' THEN
+        NULL;
+    WHEN 'status_api' THEN
+        IF ts = 'cancel' THEN allowed := '{200,202}'; END IF;
+    WHEN 'action' THEN
+        -- cancel 200, expire 407, approve / capture 200 capture-accept, deny 200
+        -- deny-deny, a capture the bank refuses 202 deny, refund 200
+        allowed := CASE ts
+            WHEN 'cancel' THEN '{200}'
+            WHEN 'expire' THEN '{407}'
+            WHEN 'capture' THEN CASE fs WHEN 'accept' THEN '{200}' END
+            WHEN 'deny' THEN '{200,202}'
+            WHEN 'refund' THEN '{200}'
+            WHEN 'partial_refund' THEN '{200}'
+        END;
+    ELSE
+        RAISE EXCEPTION 'evidence must be notification, status_api, action or local, got %',
+            quote_nullable(status_code_documented.evidence) USING ERRCODE = 'PM009';
+    END CASE;
+    RETURN coalesce(code = ANY (allowed), false);
+END
+$$;
+
+COMMENT ON FUNCTION payments.status_code_documented(text, text, text, text) IS
+    'Does a documented Midtrans source (notification, status_api, action) send this status_code with this status? local: status_code must be NULL';
+
+-- payments.scrub_secrets(value)
+-- A JSON value without its secrets. The signature_key member is removed where
+-- Midtrans puts it (the body, and the notification / status bodies the runner
+-- nests); anywhere deeper, and inside strings (the kept prefix of a malformed
+-- body), the string after "signature_key" is replaced by [scrubbed]. Text
+-- level, not recursive: any nesting depth costs one pass. Whatever a caller
+-- passes, no stored row holds a signature a reader could replay.
+CREATE OR REPLACE FUNCTION payments.scrub_secrets(value jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = payments, pg_temp
+AS $$
+DECLARE
+    v jsonb := scrub_secrets.value;
+    nested text;
+BEGIN
+    IF v IS NULL OR strpos(v::text, 'signature_key') = 0 THEN
+        RETURN v;
+    END IF;
+    IF jsonb_typeof(v) = 'object' THEN
+        v := v - 'signature_key';
+        FOREACH nested IN ARRAY ARRAY['notification', 'status'] LOOP
+            IF jsonb_typeof(v -> nested) = 'object' THEN
+                v := jsonb_set(v, ARRAY[nested], (v -> nested) - 'signature_key');
+            END IF;
+        END LOOP;
+    END IF;
+    IF strpos(v::text, 'signature_key') > 0 THEN
+        -- "signature_key": "<token>", escaped or not; only a string's content is
+        -- replaced, so the result is still valid JSON
+        v := regexp_replace(v::text, '(signature_key\\?"\s*:\s*\\?")[A-Za-z0-9+/=_-]+',
+                            '\1[scrubbed]', 'g')::jsonb;
+    END IF;
+    RETURN v;
+END
+$$;
+
+COMMENT ON FUNCTION payments.scrub_secrets(jsonb) IS
+    'Removes signature_key members (body, nested notification / status) and replaces any other signature_key string value';
