@@ -7,7 +7,6 @@ runner and a shop's webhook endpoint would.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -28,48 +27,13 @@ import pytest
 from runner.signature import basic_auth, signature
 from runner.simulator import RETRY_SCHEDULE, Simulator, create_app
 from tests.pgserver import free_port
-from tests.servers import ROOT, asgi_server, wait_http
+from tests.servers import ROOT, Receiver, asgi_server, wait_http
 
 KEY = "SB-Mid-server-simulator-test"
 AUTH = {"Authorization": basic_auth(KEY)}
 SCALE = 0.00005  # Midtrans' 2 m .. 3.5 h retry schedule shrinks to 6 ms .. 0.63 s
 STATUS_FIELDS = {"status_code", "status_message", "transaction_id", "order_id", "merchant_id", "gross_amount",
                  "currency", "payment_type", "transaction_time", "transaction_status", "signature_key"}
-
-
-class Receiver:
-    """A webhook endpoint: records every POST; ``/status/N`` answers N, ``/sleep/S`` sleeps S seconds."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
-                       send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                reply = {"lifespan.startup": "lifespan.startup.complete",
-                         "lifespan.shutdown": "lifespan.shutdown.complete"}[message["type"]]
-                await send({"type": reply})
-                if message["type"] == "lifespan.shutdown":
-                    return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        kind, _, arg = scope["path"].strip("/").partition("/")
-        with self.lock:
-            self.calls.append({"path": scope["path"], "body": body, "time": time.monotonic()})
-        status = 200
-        if kind == "status":
-            status = int(arg)
-        elif kind == "sleep":
-            await asyncio.sleep(float(arg))
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +179,8 @@ def test_charge_creates_pending_transaction_in_midtrans_formats(plain: str) -> N
     assert body["currency"] == "IDR"
     assert body["payment_type"] == "bank_transfer"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", body["transaction_time"])
-    assert "fraud_status" not in body and "settlement_time" not in body
+    assert body["fraud_status"] == "accept"  # as in the docs' bank transfer samples
+    assert "settlement_time" not in body
     assert_signed(body)
     # The transaction_id works in place of the order_id, as on Midtrans.
     assert status(plain, body["transaction_id"]).json()["order_id"] == oid
@@ -229,10 +194,11 @@ def test_charge_creates_pending_transaction_in_midtrans_formats(plain: str) -> N
 def test_card_charge_carries_fraud_status(plain: str) -> None:
     oid = order_id()
     httpx.post(f"{plain}/v2/charge", headers=AUTH, json={
-        "payment_type": "credit_card", "transaction_details": {"order_id": oid, "gross_amount": 99000.5}})
+        "payment_type": "credit_card", "transaction_details": {"order_id": oid, "gross_amount": 99000.5},
+        "credit_card": {"token_id": "tok-1"}})
     body = status(plain, oid).json()
     assert body["gross_amount"] == "99000.50"
-    assert body["fraud_status"] == "accept"
+    assert (body["transaction_status"], body["fraud_status"]) == ("capture", "accept")
 
 
 # ------------------------------------------------------------- control actions
@@ -241,7 +207,7 @@ CHALLENGE = ("capture", {"fraud_status": "challenge"})
 
 
 @pytest.mark.parametrize(("payment_type", "steps", "expected_status", "expected_fraud", "code"), [
-    ("bank_transfer", [("settle", {})], "settlement", None, "200"),
+    ("bank_transfer", [("settle", {})], "settlement", "accept", "200"),
     ("credit_card", [("capture", {})], "capture", "accept", "200"),
     ("credit_card", [CHALLENGE], "capture", "challenge", "201"),
     ("credit_card", [CHALLENGE, ("accept_challenge", {})], "capture", "accept", "200"),
@@ -249,15 +215,16 @@ CHALLENGE = ("capture", {"fraud_status": "challenge"})
     ("credit_card", [CHALLENGE, ("deny", {})], "deny", "deny", "202"),
     ("credit_card", [("capture", {}), ("settle", {})], "settlement", "accept", "200"),
     ("credit_card", [("capture", {}), ("cancel", {})], "cancel", "accept", "200"),
-    ("bank_transfer", [("deny", {})], "deny", None, "202"),
-    ("bank_transfer", [("cancel", {})], "cancel", None, "200"),
-    ("bank_transfer", [("expire", {})], "expire", None, "407"),
-    ("bank_transfer", [("fail", {})], "failure", None, "202"),
-    ("bank_transfer", [("settle", {}), ("refund", {})], "refund", None, "200"),
-    ("qris", [("settle", {}), ("partial_refund", {"amount": 50000})], "partial_refund", None, "200"),
-    ("gopay", [("settle", {}), ("chargeback", {})], "chargeback", None, "200"),
-    ("echannel", [("settle", {}), ("reverse", {})], "deny", None, "202"),
-    ("cstore", [("settle", {}), ("reverse", {})], "deny", None, "202"),
+    ("bank_transfer", [("deny", {})], "deny", "accept", "202"),
+    ("bank_transfer", [("cancel", {})], "cancel", "accept", "200"),
+    ("bank_transfer", [("expire", {})], "expire", "accept", "407"),
+    ("bank_transfer", [("fail", {})], "failure", "accept", "202"),
+    ("bank_transfer", [("settle", {}), ("refund", {})], "refund", "accept", "200"),
+    ("qris", [("settle", {}), ("partial_refund", {"amount": 50000})], "partial_refund", "accept", "200"),
+    ("gopay", [("settle", {}), ("chargeback", {})], "chargeback", "accept", "200"),
+    ("echannel", [("settle", {}), ("reverse", {})], "deny", "accept", "202"),
+    ("cstore", [("settle", {}), ("reverse", {})], "deny", "accept", "202"),
+    ("kredivo", [("settle", {})], "settlement", None, "200"),    # no fraud_status in the docs' samples
 ])
 def test_control_transitions(plain: str, payment_type: str, steps: list[tuple[str, dict[str, Any]]],
                              expected_status: str, expected_fraud: str | None, code: str) -> None:
@@ -311,6 +278,29 @@ def test_unknown_action_and_order(plain: str) -> None:
     create = f"{plain}/_sim/transactions"
     assert httpx.post(create, json={"order_id": oid, "gross_amount": -5}).status_code == 400
     assert httpx.post(create, json={"order_id": oid, "gross_amount": 5}).status_code == 409  # still pending
+
+
+def test_control_create_options_and_age_are_validated(plain: str) -> None:
+    create = f"{plain}/_sim/transactions"
+    for body in ({"card": "authorize"},                                  # card applies to credit_card only
+                 {"payment_type": "credit_card", "card": "teleport"},
+                 {"store": "alfamart"},                                  # store applies to cstore only
+                 {"payment_type": "cstore", "store": "circle-k"},
+                 {"custom_field1": 5},
+                 {"override_notification": "ftp://example.com/hook"},
+                 {"append_notification": ",".join(f"http://h/{i}" for i in range(4))}):
+        r = httpx.post(create, json={"order_id": order_id(), "gross_amount": 1000, **body})
+        assert r.status_code == 400 and r.json()["error"], body
+    oid = order_id()
+    sim_create(plain, oid, "cstore", store="indomaret", custom_field2="x")
+    body = status(plain, oid).json()
+    assert (body["store"], body["custom_field2"]) == ("indomaret", "x") and "fraud_status" not in body
+    assert httpx.post(f"{plain}/_sim/transactions/{oid}/age", json={"days": -1}).status_code == 400
+    assert httpx.post(f"{plain}/_sim/transactions/nobody/age", json={"days": 1}).status_code == 404
+    aged = httpx.post(f"{plain}/_sim/transactions/{oid}/age", json={"days": 1}).json()["transaction"]
+    assert aged["transaction_time"] < body["transaction_time"]
+    bad = httpx.post(f"{plain}/_sim/faults", json={"direct_refund": {"deny_by_bank": -1}})
+    assert bad.status_code == 400
 
 
 def test_pay_again_makes_a_new_transaction(plain: str) -> None:
@@ -520,7 +510,10 @@ def test_notifications_without_notify_url_are_only_recorded(plain: str) -> None:
     ("/status/400", 3, 400),
     ("/status/404", 3, 404),
     ("/status/418", 6, 418),
-    ("/status/302", 6, 302),      # redirects are not followed: a failure
+    ("/status/301", 1, 301),      # 301/302/303: no retry, delivery fails
+    ("/status/302", 1, 302),
+    ("/status/303", 1, 303),
+    ("/status/307", 6, 307),      # 307 without a Location: a failure like any other
     ("/sleep/1.0", 6, "timeout"),
     ("closed-port", 6, "error"),
 ])
