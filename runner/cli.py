@@ -452,11 +452,13 @@ def demo(database_url: str | None, reset_database: bool, workdir: str) -> None:
 def simulator(host: str, port: int, notify_url: str | None, retry_scale: float) -> None:
     """Run a Midtrans simulator for one merchant (local development, demos, tests).
 
-    Speaks the Status API (GET /v2/{order_id}/status, POST /v2/{order_id}/expire),
-    Snap / Core charge creation, and sends signed notifications to --notify-url,
-    with a control API under /_sim to move transactions through real Midtrans
-    transitions and inject faults (drop, delay, duplicate, reorder, bad
-    signature, Status API 5xx / timeouts). Uses MIDTRANS_SERVER_KEY."""
+    Speaks Midtrans' merchant API as documented (Snap / Core charge, GET
+    /v2/{id}/status, expire, cancel, approve, deny, capture, refund and direct
+    refund, each with Midtrans' status codes), sends signed notifications to
+    --notify-url with Midtrans' retry and redirect rules, and has a control API
+    under /_sim to move transactions through real Midtrans transitions and
+    inject faults (drop, delay, duplicate, reorder, bad signature, Status API
+    5xx / timeouts / delays). Uses MIDTRANS_SERVER_KEY."""
     from runner.simulator import run
 
     settings = _settings()

@@ -18,13 +18,25 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from runner import db
-from runner.midtrans import Found, MidtransClient, MidtransError, NotFound, Refused
+from runner.midtrans import (
+    ExpireResult,
+    Found,
+    MidtransClient,
+    MidtransError,
+    NotFound,
+    Refused,
+    StatusResult,
+)
 from runner.settings import Settings
+from runner.signature import scrub
 
 log = logging.getLogger("payments.jobs")
 
-def answer_params(order_id: str, body: dict[str, Any], source: str, run_id: int | None) -> dict:
-    """Parameters of apply_gateway_status for a Midtrans status / notification body."""
+def answer_params(order_id: str, body: dict[str, Any], source: str, run_id: int | None, *,
+                  evidence: str = "status_api", trigger_only: bool = False) -> dict:
+    """Parameters of apply_gateway_status for a Midtrans body: a notification, a
+    Status API answer or an action call's answer (``evidence``)."""
+    body = scrub(body)
     return {
         "order_id": str(body.get("order_id") or order_id),
         "transaction_status": body.get("transaction_status"),
@@ -35,14 +47,16 @@ def answer_params(order_id: str, body: dict[str, Any], source: str, run_id: int 
         "source": source,
         "payload": db.jsonb(body),
         "run_id": run_id,
+        "evidence": evidence,
+        "trigger_only": trigger_only,
     }
 
 
 async def apply_answer(pool: AsyncConnectionPool, order_id: str, body: dict[str, Any], source: str,
-                       run_id: int | None) -> dict[str, Any]:
+                       run_id: int | None, evidence: str = "status_api") -> dict[str, Any]:
     async with pool.connection() as conn:
         row = await db.fetch_one(conn, "apply_gateway_status",
-                                 **answer_params(order_id, body, source, run_id))
+                                 **answer_params(order_id, body, source, run_id, evidence=evidence))
     return row["result"]
 
 
@@ -67,6 +81,16 @@ def _count_error(totals: Counter[str], job: str, order_id: str, exc: Exception) 
 def _changed(result: dict[str, Any]) -> bool:
     """Did applying the answer change the order's status?"""
     return result.get("previous_status") != result.get("new_status")
+
+
+def _count_decision(totals: Counter[str], result: dict[str, Any]) -> None:
+    """Totals every run reports: status changes, and answers that disagree with
+    the record (the order is flagged) or were refused as inconsistent."""
+    totals["changed"] += _changed(result)
+    if result.get("decision") == "gateway_disagreement":
+        totals["disagreements"] += 1
+    elif result.get("decision") == "status_inconsistent":
+        totals["rejected"] += 1
 
 
 async def _start_run(pool: AsyncConnectionPool, kind: str, source: str) -> int:
@@ -125,8 +149,7 @@ async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: Mi
                     await apply_not_found(pool, order_id, "sync", None, run_id)
                     totals["not_found"] += 1
                 else:
-                    result = await apply_answer(pool, order_id, answer.body, "sync", run_id)
-                    totals["changed"] += _changed(result)
+                    _count_decision(totals, await apply_answer(pool, order_id, answer.body, "sync", run_id))
                 totals["checked"] += 1
             except (MidtransError, psycopg.Error) as exc:
                 _count_error(totals, "sync", order_id, exc)
@@ -193,15 +216,19 @@ async def _check_expired_pending(settings: Settings, pool: AsyncConnectionPool, 
 
     async def settle(order_id: str) -> None:
         try:
+            evidence = "status_api"
             async with limit:
-                answer = await client.status(order_id)
+                answer: StatusResult | ExpireResult = await client.status(order_id)
                 if (isinstance(answer, Found) and answer.transaction_status == "pending"
                         and settings.expire_at_midtrans):
                     # expire at Midtrans first: a late payment then cannot land on
                     # capacity we are about to release
                     expired = await client.expire(order_id)
                     totals["expired_at_midtrans"] += isinstance(expired, Found)
-                    answer = expired if not isinstance(expired, Refused) else await client.status(order_id)
+                    if isinstance(expired, Refused):  # it moved on meanwhile: ask again
+                        answer = await client.status(order_id)
+                    else:
+                        answer, evidence = expired, "action"
             if isinstance(answer, NotFound):
                 result = await apply_not_found(pool, order_id, "reconcile", grace, run_id)
             elif answer.transaction_status == "pending" and not settings.expire_at_midtrans:
@@ -211,11 +238,14 @@ async def _check_expired_pending(settings: Settings, pool: AsyncConnectionPool, 
                     "order_id": order_id, "transaction_status": "expire",
                     "local_reason": "pending at Midtrans past expires_at + grace, "
                                     "PAYMENTS_EXPIRE_AT_MIDTRANS off",
-                    "midtrans_transaction_id": answer.body.get("transaction_id")}, "reconcile", run_id)
+                    "midtrans_transaction_id": answer.body.get("transaction_id")}, "reconcile", run_id,
+                    evidence="local")
             else:
-                result = await apply_answer(pool, order_id, answer.body, "reconcile", run_id)
+                result = await apply_answer(pool, order_id, answer.body, "reconcile", run_id, evidence)
             totals["gateway_status_applied"] += 1
             totals["gateway_status_changed"] += _changed(result)
+            if result.get("decision") == "gateway_disagreement":
+                totals["disagreements"] += 1
         except (MidtransError, psycopg.Error) as exc:
             _count_error(totals, "reconcile", order_id, exc)
 

@@ -28,6 +28,15 @@ class Metrics:
                                        ["source"], registry=self.registry,
                                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                 0.5, 1, 2.5))
+        self.confirmations = Counter("payments_webhook_confirmations",
+                                     "Notifications confirmed with the Status API, by outcome "
+                                     "(confirmed, unavailable, not_found, mismatch)",
+                                     ["outcome"], registry=self.registry)
+        self.midtrans_seconds = Histogram("payments_midtrans_request_seconds",
+                                          "Time of one Midtrans API call, retries included",
+                                          ["call"], registry=self.registry,
+                                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                                   5, 10))
         self.run_age = Gauge("payments_last_run_age_seconds",
                              "Seconds since the last finished run of this kind", ["kind"],
                              registry=self.registry)

@@ -1,10 +1,18 @@
 """Midtrans Status API client (httpx).
 
-``status(order_id)`` and ``expire(order_id)`` with Basic auth
-``base64(server_key + ":")``, connect/read timeouts, and bounded retries with
-exponential backoff and full jitter on timeouts, connection errors, 429 and
-5xx. "404 Transaction doesn't exist" -- as the HTTP status or as the body's
-``status_code`` -- is a clean :class:`NotFound` result, not an exception.
+``status(id)`` and ``expire(id)`` (``id`` an order_id or a transaction_id)
+with Basic auth ``base64(server_key + ":")``, connect/read timeouts, a
+keep-alive connection pool, and bounded retries with exponential backoff and
+full jitter on timeouts, connection errors, 429 (honouring ``Retry-After``)
+and 5xx.
+
+Midtrans puts the outcome in the body's ``status_code``, often under HTTP 200.
+Only Midtrans' own "Transaction doesn't exist." is :class:`NotFound`; any
+other 404 (a wrong path on a Midtrans-like host, a wrong base URL) is a
+configuration error naming ``MIDTRANS_API_BASE_URL``, so a misconfiguration
+can never make reconcile expire real orders. A 412 ("Merchant cannot modify
+the status of the transaction") is :class:`Refused`, as HTTP 412 or inside an
+HTTP 200.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +33,10 @@ from runner.signature import basic_auth
 log = logging.getLogger("payments.midtrans")
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+#: A Retry-After longer than this is not waited for: the call fails and the
+#: caller's own schedule (Midtrans' retries, the next sync) tries again.
+MAX_RETRY_AFTER = 60.0
+TRANSACTION_MISSING = "transaction doesn't exist"
 
 
 class MidtransError(Exception):
@@ -49,7 +63,7 @@ class NotFound:
 
 @dataclass(frozen=True)
 class Refused:
-    """Midtrans answered but would not do it (e.g. 412: the transaction is not pending)."""
+    """Midtrans answered but would not do it (412: the transaction is not in a state that allows it)."""
 
     body: dict[str, Any]
 
@@ -58,15 +72,29 @@ StatusResult = Found | NotFound
 ExpireResult = Found | NotFound | Refused
 
 
+def path_segment(key: str) -> str:
+    """An order_id / transaction_id as one URL path segment.
+
+    Percent-encodes everything outside the unreserved set; "." and ".." stay
+    dot segments after encoding and would be collapsed into another endpoint,
+    so they are refused (the SQL API never creates such an order number).
+    """
+    if not isinstance(key, str) or key.strip() in ("", ".", ".."):
+        raise MidtransError(f"refusing to ask Midtrans about {key!r}: not an order_id or transaction_id")
+    return quote(key, safe="")
+
+
 class MidtransClient:
     def __init__(self, base_url: str, server_key: str, *, timeout: float = 10.0,
                  retries: int = 3, backoff: float = 0.5, max_backoff: float = 8.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 max_connections: int = 64) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": basic_auth(server_key), "Accept": "application/json",
                      "User-Agent": "payments-runner"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
         )
         self._retries = retries
@@ -82,19 +110,24 @@ class MidtransClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def status(self, order_id: str) -> StatusResult:
-        body = await self._request("GET", f"/v2/{quote(order_id, safe='')}/status")
-        if _is_not_found(body):
+    async def status(self, key: str) -> StatusResult:
+        """GET /v2/{key}/status: the transaction's current state, or NotFound."""
+        path = f"/v2/{path_segment(key)}/status"
+        body = await self._request("GET", path)
+        if _transaction_missing(body):
             return NotFound(body)
         if "transaction_status" not in body:
-            raise MidtransError(f"status answer for {order_id!r} has no transaction_status")
+            raise MidtransError(f"GET {path}: answer without transaction_status "
+                                f"(status_code {body.get('status_code')!r}: {_message(body)})")
         return Found(body)
 
-    async def expire(self, order_id: str) -> ExpireResult:
-        body = await self._request("POST", f"/v2/{quote(order_id, safe='')}/expire")
-        if _is_not_found(body):
+    async def expire(self, key: str) -> ExpireResult:
+        """POST /v2/{key}/expire: Found (now expired), Refused (412: not pending) or NotFound."""
+        path = f"/v2/{path_segment(key)}/expire"
+        body = await self._request("POST", path)
+        if _transaction_missing(body):
             return NotFound(body)
-        if "transaction_status" not in body:
+        if "transaction_status" not in body or str(body.get("status_code")) == "412":
             return Refused(body)
         return Found(body)
 
@@ -102,6 +135,7 @@ class MidtransClient:
         attempt = 0
         while True:
             attempt += 1
+            wait: float | None = None
             try:
                 response = await self._client.request(method, path)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -110,44 +144,74 @@ class MidtransClient:
                     raise MidtransError(f"{method} {path}: {reason} after {attempt} attempts") from None
                 log.warning("midtrans %s %s: %s (attempt %d), retrying", method, path, reason, attempt)
             else:
-                if response.status_code in RETRYABLE_STATUS:
-                    if attempt > self._retries:
-                        raise MidtransError(
-                            f"{method} {path}: HTTP {response.status_code} after {attempt} attempts",
-                            status=response.status_code)
-                    log.warning("midtrans %s %s: HTTP %d (attempt %d), retrying", method, path,
-                                response.status_code, attempt)
-                else:
-                    return _json_body(response, method, path)
-            await asyncio.sleep(self._delay(attempt))
+                if response.status_code not in RETRYABLE_STATUS:
+                    return _answer(response, method, path)
+                if attempt > self._retries:
+                    raise MidtransError(
+                        f"{method} {path}: HTTP {response.status_code} after {attempt} attempts",
+                        status=response.status_code)
+                wait = retry_after(response)
+                if wait is not None and wait > MAX_RETRY_AFTER:
+                    raise MidtransError(f"{method} {path}: HTTP {response.status_code}, Retry-After "
+                                        f"{wait:.0f}s is beyond {MAX_RETRY_AFTER:.0f}s",
+                                        status=response.status_code)
+                log.warning("midtrans %s %s: HTTP %d (attempt %d), retrying", method, path,
+                            response.status_code, attempt)
+            await self._pause(max(self._delay(attempt), wait or 0.0))
+
+    async def _pause(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
     def _delay(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(max, base * 2^(attempt-1)))."""
         return random.uniform(0, min(self._max_backoff, self._backoff * 2 ** (attempt - 1)))
 
 
-def _json_body(response: httpx.Response, method: str, path: str) -> dict[str, Any]:
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), if any."""
+    raw = response.headers.get("retry-after")
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _answer(response: httpx.Response, method: str, path: str) -> dict[str, Any]:
+    """The body of a final (non-retried) answer, or MidtransError for what is not Midtrans' answer."""
     try:
         body = response.json()
     except ValueError:
         body = None
-    if response.status_code == 404:
-        # Midtrans' own "Transaction doesn't exist" carries status_code "404" in
-        # its JSON body; a bare 404 means a wrong base URL, never "not found".
-        if isinstance(body, dict) and str(body.get("status_code")) == "404":
-            return body
-        raise MidtransError(f"{method} {path}: HTTP 404 without a Midtrans body "
-                            "(check MIDTRANS_API_BASE_URL)", status=404)
-    if response.status_code in (401, 403):
-        raise MidtransError(f"{method} {path}: HTTP {response.status_code} (check MIDTRANS_SERVER_KEY)",
-                            status=response.status_code)
+    status = response.status_code
+    if status in (401, 403):
+        raise MidtransError(f"{method} {path}: HTTP {status} (check MIDTRANS_SERVER_KEY)", status=status)
     if not isinstance(body, dict):
-        raise MidtransError(f"{method} {path}: HTTP {response.status_code} with a non-JSON body",
-                            status=response.status_code)
-    if response.status_code >= 400:
-        raise MidtransError(f"{method} {path}: HTTP {response.status_code}", status=response.status_code)
+        hint = " (check MIDTRANS_API_BASE_URL)" if status == 404 else ""
+        raise MidtransError(f"{method} {path}: HTTP {status} with a non-JSON body{hint}", status=status)
+    if _transaction_missing(body):
+        return body
+    code = str(body.get("status_code", ""))
+    if status == 404 or code == "404":
+        # not "Transaction doesn't exist.": a path Midtrans does not serve
+        raise MidtransError(f"{method} {path}: 404 {_message(body)!r} is not Midtrans' \"Transaction "
+                            "doesn't exist.\" (check MIDTRANS_API_BASE_URL)", status=404)
+    if status == 412 or code == "412":
+        return {**body, "status_code": "412"}
+    if status >= 400:
+        raise MidtransError(f"{method} {path}: HTTP {status} ({_message(body)})", status=status)
     return body
 
 
-def _is_not_found(body: dict[str, Any]) -> bool:
-    return str(body.get("status_code")) == "404"
+def _transaction_missing(body: dict[str, Any]) -> bool:
+    """Midtrans' own not-found answer: status_code 404, "Transaction doesn't exist."."""
+    return (str(body.get("status_code")) == "404"
+            and _message(body).strip().rstrip(".").lower() == TRANSACTION_MISSING)
+
+
+def _message(body: dict[str, Any]) -> str:
+    return str(body.get("status_message") or "")[:200]

@@ -3,11 +3,13 @@
 -- else). Loaded once by runner/db.py.
 
 -- name: apply_gateway_status
--- Apply one Midtrans status (webhook, sync, reconcile) and get the decision.
+-- Apply one Midtrans status (webhook, sync, reconcile) and get the decision;
+-- evidence: notification | status_api | action | local; trigger_only: answer
+-- 'confirm' instead of applying a notification that would change anything.
 SELECT payments.apply_gateway_status(
     %(order_id)s::text, %(transaction_status)s::text, %(fraud_status)s::text, %(gross_amount)s::numeric,
     %(transaction_id)s::text, %(status_code)s::text, %(source)s::text, %(payload)s::jsonb,
-    %(run_id)s::bigint) AS result
+    %(run_id)s::bigint, %(evidence)s::text, %(trigger_only)s::boolean) AS result
 
 -- name: apply_status_not_found
 -- Midtrans has no transaction for this order; expire it past expiry + grace.

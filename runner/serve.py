@@ -48,6 +48,11 @@ async def every(interval: float, stop: asyncio.Event, name: str,
 
 async def serve(settings: Settings, *, run_sync: bool = True, run_reconcile: bool = True) -> None:
     database_url = settings.require_database()
+    if not settings.confirm_with_status_api:
+        log.warning("PAYMENTS_CONFIRM_WITH_STATUS_API is off: notifications are applied without asking "
+                    "the Status API, trusting their unsigned transaction_status and fraud_status "
+                    "(a replayed, relabelled notification can refund or reverse an order; see the "
+                    "runbook's trust model)")
     pool = db.make_pool(database_url, max_size=settings.db_pool_size)
     client = midtrans_client(settings)
     metrics = Metrics()

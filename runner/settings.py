@@ -70,8 +70,13 @@ class Settings:
     midtrans_api_base_url: str = MIDTRANS_BASE_URLS["sandbox"]
     host: str = "127.0.0.1"
     port: int = 8080
-    # the notification is only a trigger: apply the Status API's answer instead
-    verify_with_status_api: bool = False
+    # a notification that would move money or goods is only a trigger: the
+    # Status API's answer for that transaction is applied instead. Off means
+    # trusting the unsigned transaction_status / fraud_status of a notification
+    # (docs: "Trust model"); `serve` warns at start.
+    confirm_with_status_api: bool = True
+    confirm_concurrency: int = 32      # Status API calls in flight per process for confirmations
+    confirm_timeout: float = 5.0       # seconds for one confirmation (Midtrans waits 15 s for us)
     max_body_bytes: int = 64 * 1024
     sync_interval: float = 60.0
     sync_min_age: float = 120.0
@@ -137,6 +142,13 @@ def _int(text: str, name: str, low: int, high: int) -> int:
     return value
 
 
+def _bounded_duration(text: str, name: str, low: float, high: float) -> float:
+    value = parse_duration(text, name)
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g}s and {high:g}s (got {text!r})")
+    return value
+
+
 # environment variable -> (settings field, parser)
 ENVIRONMENT = {
     "PAYMENTS_DATABASE_URL": ("database_url", _check_database_url),
@@ -145,7 +157,9 @@ ENVIRONMENT = {
     "MIDTRANS_API_BASE_URL": ("midtrans_api_base_url", None),
     "PAYMENTS_HOST": ("host", lambda v, n: v.strip()),
     "PAYMENTS_PORT": ("port", lambda v, n: _int(v, n, 1, 65535)),
-    "PAYMENTS_VERIFY_WITH_STATUS_API": ("verify_with_status_api", _bool),
+    "PAYMENTS_CONFIRM_WITH_STATUS_API": ("confirm_with_status_api", _bool),
+    "PAYMENTS_CONFIRM_CONCURRENCY": ("confirm_concurrency", lambda v, n: _int(v, n, 1, 1024)),
+    "PAYMENTS_CONFIRM_TIMEOUT": ("confirm_timeout", lambda v, n: _bounded_duration(v, n, 0.1, 10.0)),
     "PAYMENTS_MAX_BODY_BYTES": ("max_body_bytes", lambda v, n: _int(v, n, 1024, 10 * 1024 * 1024)),
     "PAYMENTS_SYNC_INTERVAL": ("sync_interval", parse_duration),
     "PAYMENTS_SYNC_MIN_AGE": ("sync_min_age", parse_duration),

@@ -2,16 +2,29 @@
 
 ``POST /midtrans/notification``
     413 body over the limit, 400 not JSON / missing fields, 403 bad signature
-    (all logged in webhook_logs); otherwise one call to
-    ``payments.apply_gateway_status(..., source => 'webhook')`` and 200 only
-    after it committed. 404 unknown order (logged; Midtrans retries twice and
-    sync covers it), 503 database unavailable (Midtrans retries 4 times).
+    (all logged in webhook_logs). Then one call to
+    ``payments.apply_gateway_status(..., source => 'webhook')``, which also
+    refuses (400, logged) a status_code Midtrans never sends with that status:
+    the signature does not cover transaction_status or fraud_status.
+
+    With confirmation on (the default) that first call is a trigger only: a
+    notification that would pay, fulfil, release, refund, reverse or flag
+    comes back as ``confirm`` with nothing written, the runner asks the Status
+    API about that transaction and applies *its* answer. If the Status API
+    cannot answer within ``PAYMENTS_CONFIRM_TIMEOUT``: 503, nothing applied
+    (Midtrans retries, sync follows up). A duplicate or stale notification
+    needs no call.
+
+    200 only after the decision committed. 404 unknown order (logged; sync
+    covers it); 503 when the database is unavailable or fails unexpectedly
+    (Midtrans retries a 503 four times, a 500 only once).
 ``GET /healthz``  200 when the database answers, else 503.
 ``GET /metrics``  Prometheus text format.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -23,16 +36,16 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from runner import db
 from runner.jobs import answer_params
 from runner.metrics import CONTENT_TYPE, Metrics
-from runner.midtrans import MidtransClient, MidtransError, NotFound
+from runner.midtrans import Found, MidtransClient, MidtransError, NotFound
 from runner.settings import Settings
-from runner.signature import verify
+from runner.signature import scrub, verify
 
 log = logging.getLogger("payments.webhook")
 
 NOTIFICATION_PATH = "/midtrans/notification"
 REQUIRED_FIELDS = ("order_id", "status_code", "gross_amount", "signature_key", "transaction_status")
 OPTIONAL_STRING_FIELDS = ("fraud_status", "transaction_id")
-DB_TIMEOUT = 5.0          # seconds to wait for a pooled connection (Midtrans waits 15 s)
+DB_TIMEOUT = 3.0          # seconds to wait for a pooled connection (Midtrans waits 15 s)
 LOG_PREFIX_CHARS = 2000   # how much of a rejected body is kept in webhook_logs
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
@@ -51,8 +64,10 @@ class WebhookApp:
         self.client = client
         self.manage_pool = manage_pool
         self._server_key = settings.require_server_key()
-        if settings.verify_with_status_api and client is None:
-            raise ValueError("verify_with_status_api needs a Midtrans client")
+        if settings.confirm_with_status_api and client is None:
+            raise ValueError("confirming notifications with the Status API needs a Midtrans client")
+        # bounds the Status API calls this process makes for confirmations
+        self._confirm_slots = asyncio.Semaphore(settings.confirm_concurrency)
 
     # -- ASGI -----------------------------------------------------------------
 
@@ -149,33 +164,84 @@ class WebhookApp:
                                       status_code=exact["status_code"])
             return 403, {"error": "invalid signature"}, "signature_invalid"
 
-        answer = {**payload, **{f: exact[f] for f in REQUIRED_FIELDS}}
-        if self.settings.verify_with_status_api:
-            assert self.client is not None
-            try:
-                status_answer = await self.client.status(exact["order_id"])
-            except MidtransError as exc:
-                log.warning("status API unavailable for %s: %s", order_id, exc)
-                return 503, {"error": "Midtrans Status API unavailable; retry"}, "status_api_unavailable"
-            if isinstance(status_answer, NotFound):
-                await self._log_rejection("status_not_found", "404", {"mode": "verify_with_status_api"},
-                                          payload=payload, order_id=order_id, signature_valid=True)
-                return 404, {"error": "Midtrans has no such transaction"}, "status_not_found"
-            answer = {**status_answer.body, "notification": payload}
+        notification = scrub({**payload, **{f: exact[f] for f in REQUIRED_FIELDS}})
+        confirm = self.settings.confirm_with_status_api
+        first = await self._apply(order_id, answer_params(exact["order_id"], notification, "webhook", None,
+                                                          evidence="notification", trigger_only=confirm),
+                                  notification)
+        if not isinstance(first, dict):
+            return first
+        if first["decision"] == "confirm":
+            confirmed = await self._confirm(exact["order_id"], notification)
+            if not isinstance(confirmed, Found):
+                return confirmed
+            status = scrub(confirmed.body)
+            params = answer_params(exact["order_id"], status, "webhook", None, evidence="status_api")
+            params["payload"] = db.jsonb({"notification": notification, "status": status})
+            first = await self._apply(order_id, params, notification)
+            if not isinstance(first, dict):
+                return first
+        return self._outcome(exact["order_id"], first)
 
-        return await self._apply(exact["order_id"], answer, payload)
+    def _outcome(self, order_id: str, result: dict) -> tuple[int, dict, str]:
+        decision = result["decision"]
+        if decision == "status_inconsistent":  # logged by the SQL API with its reason
+            return 400, {"error": "status_code does not match transaction_status", "order_id": order_id,
+                         "decision": decision}, "status_inconsistent"
+        return 200, {"status": "ok", "order_id": order_id, "decision": decision}, "applied"
 
-    async def _apply(self, order_id: str, answer: dict, payload: dict) -> tuple[int, dict, str]:
-        params = answer_params(order_id, answer, "webhook", None)
-        params["payload"] = db.jsonb(payload if answer.get("notification") is None else answer)
+    async def _confirm(self, order_id: str, notification: dict) -> Found | tuple[int, dict, str]:
+        """Ask the Status API about the notified transaction; its answer is what gets applied."""
+        assert self.client is not None
+        key = notification.get("transaction_id") or order_id
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.settings.confirm_timeout):
+                async with self._confirm_slots:
+                    answer = await self.client.status(key)
+        except (MidtransError, TimeoutError) as exc:
+            reason = str(exc) or f"no answer within {self.settings.confirm_timeout:g}s"
+            self.metrics.confirmations.labels("unavailable").inc()
+            log.warning("status API could not confirm %s: %s", order_id, reason)
+            await self._log_rejection("confirmation_unavailable", "503", {"error": reason[:300]},
+                                      payload=notification, order_id=order_id, signature_valid=True,
+                                      transaction_status=notification.get("transaction_status"),
+                                      status_code=notification.get("status_code"))
+            return 503, {"error": "Midtrans Status API unavailable; retry"}, "status_api_unavailable"
+        finally:
+            self.metrics.midtrans_seconds.labels("status").observe(time.perf_counter() - started)
+        if isinstance(answer, NotFound):
+            self.metrics.confirmations.labels("not_found").inc()
+            await self._log_rejection("confirmation_not_found", "404", {"asked": key},
+                                      payload=notification, order_id=order_id, signature_valid=True,
+                                      transaction_status=notification.get("transaction_status"),
+                                      status_code=notification.get("status_code"))
+            return 404, {"error": "Midtrans has no such transaction"}, "status_not_found"
+        about = (str(answer.body.get("order_id")), str(answer.body.get("transaction_id")))
+        if about[0] != order_id or (key != order_id and about[1] != key):
+            # the unsigned transaction_id named another order's transaction
+            self.metrics.confirmations.labels("mismatch").inc()
+            await self._log_rejection("confirmation_mismatch", "400",
+                                      {"asked": key, "answer_order_id": about[0][:100],
+                                       "answer_transaction_id": about[1][:100]},
+                                      payload=notification, order_id=order_id, signature_valid=True,
+                                      transaction_status=notification.get("transaction_status"),
+                                      status_code=notification.get("status_code"))
+            return (400, {"error": "the notified transaction belongs to another order"},
+                    "confirmation_mismatch")
+        self.metrics.confirmations.labels("confirmed").inc()
+        return answer
+
+    async def _apply(self, order_id: str | None, params: dict,
+                     notification: dict) -> dict | tuple[int, dict, str]:
+        """One apply_gateway_status call: its result, or the HTTP answer when it could not be made."""
         for attempt in (1, 2):
             started = time.perf_counter()
             try:
                 async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
                     row = await db.fetch_one(conn, "apply_gateway_status", **params)
                 self.metrics.apply_seconds.labels("webhook").observe(time.perf_counter() - started)
-                result = row["result"]
-                return 200, {"status": "ok", "order_id": order_id, "decision": result["decision"]}, "applied"
+                return row["result"]
             except (PoolTimeout, psycopg.OperationalError) as exc:
                 log.error("database unavailable applying %s: %s", order_id, type(exc).__name__)
                 return 503, {"error": "database unavailable; retry"}, "db_unavailable"
@@ -185,20 +251,22 @@ class WebhookApp:
                     continue
                 if state == db.UNKNOWN_ORDER:
                     await self._log_rejection("unknown_order", "404", {"sqlstate": state},
-                                              payload=payload, order_id=order_id, signature_valid=True,
+                                              payload=notification, order_id=order_id, signature_valid=True,
                                               transaction_status=params["transaction_status"],
                                               status_code=params["status_code"])
                     return 404, {"error": "unknown order"}, "unknown_order"
                 if state == db.BAD_ARGUMENT or state.startswith("22"):
                     await self._log_rejection("rejected", "400",
                                               {"sqlstate": state, "message": _first_line(exc)},
-                                              payload=payload, order_id=order_id, signature_valid=True)
+                                              payload=notification, order_id=order_id, signature_valid=True)
                     return 400, {"error": "notification rejected", "sqlstate": state}, "rejected"
                 if state in RETRYABLE_SQLSTATES:
                     return 503, {"error": "database busy; retry"}, "db_unavailable"
+                # Midtrans retries a 500 once and a 503 four times: an unexpected
+                # failure is worth the retries (and loses nothing meanwhile)
                 log.error("unexpected database error applying %s: %s %s", order_id, state,
                           _first_line(exc))
-                return 500, {"error": "internal error", "sqlstate": state}, "error"
+                return 503, {"error": "internal error; retry", "sqlstate": state}, "error"
         raise AssertionError("unreachable")
 
     async def _log_rejection(self, event_type: str, outcome: str, detail: dict, *,
@@ -206,6 +274,7 @@ class WebhookApp:
                              signature_valid: bool | None = None, transaction_status: str | None = None,
                              status_code: str | None = None) -> None:
         """Record a rejected notification; if the database is down, the log line is all we have."""
+        payload, detail = scrub(payload), scrub(detail)
         try:
             async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
                 await db.fetch_one(conn, "log_event", source="webhook", event_type=event_type,

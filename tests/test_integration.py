@@ -18,6 +18,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from runner import db as runner_db
+from runner.midtrans import MidtransClient
 from runner.settings import load
 from runner.simulator import create_app
 from runner.webhook import WebhookApp
@@ -90,10 +91,14 @@ def stack(db: psycopg.Connection, db_url: str) -> Iterator[Stack]:
     webhook_port = free_port()
     sim_app = create_app(SERVER_KEY, notify_url=f"http://127.0.0.1:{webhook_port}/midtrans/notification",
                          retry_scale=0.0005)
-    settings = load({}, database_url=db_url, server_key=SERVER_KEY)
-    app = WebhookApp(settings, runner_db.make_pool(db_url, max_size=4), manage_pool=True)
-    with asgi_server(app, port=webhook_port) as webhook, asgi_server(sim_app) as sim:
-        yield Stack(db=db, db_url=db_url, sim=sim, webhook=webhook)
+    with asgi_server(sim_app) as sim:
+        # the default configuration: money-moving notifications are confirmed
+        # with the simulator's Status API
+        settings = load({}, database_url=db_url, server_key=SERVER_KEY, midtrans_api_base_url=sim)
+        app = WebhookApp(settings, runner_db.make_pool(db_url, max_size=4), manage_pool=True,
+                         client=MidtransClient(sim, SERVER_KEY, timeout=2, retries=1))
+        with asgi_server(app, port=webhook_port) as webhook:
+            yield Stack(db=db, db_url=db_url, sim=sim, webhook=webhook)
 
 
 def deliveries(stack: Stack) -> list[dict]:
@@ -242,36 +247,20 @@ def test_resync_one_order_by_number(stack: Stack) -> None:
     assert json.loads(unknown.stdout)["errors"] == 1
 
 
-def test_verify_with_status_api_trusts_midtrans_not_the_body(db: psycopg.Connection, db_url: str) -> None:
-    """PAYMENTS_VERIFY_WITH_STATUS_API: a correctly signed notification is only a
-    trigger; the order gets what the Status API says (here: still pending)."""
-    from runner.midtrans import MidtransClient
-    from runner.signature import signature
-
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 10)")
-    db.execute("SELECT payments.create_ticket_order('VER-1', %s, now() + interval '1 hour', 150000)",
-               (Jsonb([{"slot": "GIG", "quantity": 2}]),))
-    with asgi_server(create_app(SERVER_KEY)) as sim:
-        httpx.post(f"{sim}/_sim/transactions", json={"order_id": "VER-1", "gross_amount": 150000,
-                                                     "notify": False})
-        settings = load({}, database_url=db_url, server_key=SERVER_KEY, verify_with_status_api=True)
-        app = WebhookApp(settings, runner_db.make_pool(db_url, max_size=2), manage_pool=True,
-                         client=MidtransClient(sim, SERVER_KEY, timeout=2, retries=0))
-        with asgi_server(app) as webhook:
-            claim = {"order_id": "VER-1", "status_code": "200", "gross_amount": "150000.00",
-                     "transaction_status": "settlement", "transaction_id": "forged",
-                     "signature_key": signature("VER-1", "200", "150000.00", SERVER_KEY)}
-            first = httpx.post(f"{webhook}/midtrans/notification", json=claim, timeout=10)
-            assert first.status_code == 200 and first.json()["decision"] == "noop"
-            assert db.execute("SELECT status FROM payments.orders").fetchone()[0] == "pending"
-
-            httpx.post(f"{sim}/_sim/transactions/VER-1/settle", json={"notify": False})
-            second = httpx.post(f"{webhook}/midtrans/notification", json=claim, timeout=10)
-            assert second.json()["decision"] == "paid"
-            applied = db.execute("SELECT transaction_id, source FROM payments.webhook_logs"
-                                 " WHERE outcome = 'paid'").fetchone()
-            assert applied[1] == "webhook" and applied[0] != "forged", "the Status API's transaction"
-
-            httpx.post(f"{sim}/_sim/faults", json={"status_api": {"mode": "503", "count": None}})
-            down = httpx.post(f"{webhook}/midtrans/notification", json=claim, timeout=10)
-            assert down.status_code == 503, "Midtrans retries while its Status API is down"
+def test_a_notification_is_only_a_trigger_for_the_status_api(stack: Stack) -> None:
+    """The default: a correctly signed settlement pays only once the Status API
+    says so; while it says pending, the order stays pending (and the answer is
+    logged); while it is down, Midtrans gets 503 and retries."""
+    stack.order("VER-1")
+    stack.control("/transactions", {"order_id": "VER-1", "gross_amount": 150000, "notify": False})
+    claim = stack.control("/transactions/VER-1/settle", {"notify": False}).json()["transaction"]
+    stack.control("/faults", {"status_api": {"mode": "503", "count": None}})
+    down = httpx.post(f"{stack.webhook}/midtrans/notification", json=claim, timeout=10)
+    assert down.status_code == 503, "Midtrans retries while its Status API is down"
+    assert stack.status("VER-1") == "pending"
+    stack.control("/faults", {"status_api": {"mode": "ok"}})
+    applied = httpx.post(f"{stack.webhook}/midtrans/notification", json=claim, timeout=10)
+    assert applied.json()["decision"] == "paid"
+    row = stack.db.execute("SELECT source, detail ->> 'evidence', payload ? 'notification'"
+                           " FROM payments.webhook_logs WHERE outcome = 'paid'").fetchone()
+    assert row == ("webhook", "status_api", True)

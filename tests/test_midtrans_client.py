@@ -1,11 +1,14 @@
-"""The Midtrans client against the simulator over real HTTP, one test per
-error class: found, not found (HTTP 404 and 404-in-body), retried 5xx / 429,
-persistent outage, timeout, connection refused, bad key, wrong base URL,
-expire outcomes, URL-encoded order ids."""
+"""The Midtrans client against the simulator (and scripted Midtrans-like
+servers) over real HTTP, one test per error class: found, not found (only
+Midtrans' own "Transaction doesn't exist."), retried 5xx / 429 with
+Retry-After, persistent outage, timeout, connection refused, bad key, wrong
+base URL, expire refused with 412 (HTTP status or body), URL-encoded order
+ids, dot segments refused."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 
@@ -140,3 +143,92 @@ def test_order_ids_are_url_encoded(sim: str) -> None:
     control(sim, "/transactions", {"order_id": odd, "gross_amount": 1000, "notify": False})
     answer = run(ask(sim, odd))
     assert isinstance(answer, Found) and answer.body["order_id"] == odd
+
+
+class Scripted:
+    """A Midtrans-like server answering from a script: (HTTP status, JSON body, headers) per request."""
+
+    def __init__(self, *answers: tuple[int, dict, list]) -> None:
+        self.answers = list(answers)
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        self.paths.append(scope["path"])
+        status, body, headers = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                *((k.encode(), v.encode()) for k, v in headers)]})
+        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+REFUSED = {"status_code": "412", "status_message": "Merchant cannot modify the status of the transaction"}
+
+
+@pytest.mark.parametrize("http_status", [200, 412])
+def test_an_expire_refused_with_412_is_refused_as_http_status_or_in_the_body(http_status: int) -> None:
+    with asgi_server(Scripted((http_status, REFUSED, []))) as base:
+        answer = run(ask(base, "C-11", verb="expire"))
+    assert isinstance(answer, Refused) and answer.body["status_code"] == "412"
+
+
+@pytest.mark.parametrize("http_status", [200, 404])
+def test_only_transaction_doesnt_exist_is_not_found(http_status: int) -> None:
+    """A Midtrans-shaped 404 for a path Midtrans does not serve is a wrong
+    base URL, never "no such order" (reconcile would expire real orders)."""
+    elsewhere = {"status_code": "404", "status_message": "The requested resource is not found"}
+    with asgi_server(Scripted((http_status, elsewhere, []))) as base, \
+            pytest.raises(MidtransError, match="check MIDTRANS_API_BASE_URL"):
+        run(ask(base, "C-12"))
+    missing = {"status_code": "404", "status_message": "Transaction doesn't exist.", "id": "x"}
+    with asgi_server(Scripted((http_status, missing, []))) as base:
+        assert isinstance(run(ask(base, "C-12")), NotFound)
+
+
+def test_a_wrong_path_on_the_simulator_is_a_configuration_error(sim: str) -> None:
+    control(sim, "/transactions", {"order_id": "C-13", "gross_amount": 1000, "notify": False})
+    with pytest.raises(MidtransError, match="check MIDTRANS_API_BASE_URL"):
+        run(ask(f"{sim}/api", "C-13"))
+    with pytest.raises(MidtransError, match="check MIDTRANS_API_BASE_URL"):
+        run(ask(f"{sim}/api", "C-13", verb="expire"))
+
+
+@pytest.mark.parametrize("order_id", [".", "..", "", " "])
+def test_dot_segments_never_reach_the_network(order_id: str) -> None:
+    """quote() leaves "." and ".." as they are, and a URL parser collapses them
+    into another endpoint (/v2/../status is /status)."""
+    server = Scripted((200, {"status_code": "200", "transaction_status": "settlement"}, []))
+    with asgi_server(server) as base:
+        for verb in ("status", "expire"):
+            with pytest.raises(MidtransError, match="refusing to ask Midtrans"):
+                run(ask(base, order_id, verb=verb))
+    assert server.paths == []
+
+
+def test_retry_after_on_429_is_honoured(monkeypatch) -> None:
+    waited: list[float] = []
+
+    async def pause(self, seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(MidtransClient, "_pause", pause)
+    found = {"status_code": "201", "transaction_status": "pending", "order_id": "C-14"}
+    server = Scripted((429, {"status_code": "429"}, [("retry-after", "7")]), (200, found, []))
+    with asgi_server(server) as base:
+        answer = run(ask(base, "C-14", retries=2))
+    assert isinstance(answer, Found)
+    assert waited and waited[0] >= 7, "the backoff waited at least what Retry-After asked"
+
+
+def test_a_retry_after_beyond_the_limit_fails_at_once(monkeypatch) -> None:
+    waited: list[float] = []
+
+    async def pause(self, seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(MidtransClient, "_pause", pause)
+    server = Scripted((429, {"status_code": "429"}, [("retry-after", "3600")]))
+    with asgi_server(server) as base, pytest.raises(MidtransError, match="Retry-After"):
+        run(ask(base, "C-15", retries=3))
+    assert waited == [] and len(server.paths) == 1, "no hour-long sleep inside a sync run"

@@ -181,7 +181,7 @@ def test_audit_command_renders_views_and_fails_on_violations(db, db_url) -> None
 def test_order_command_shows_the_timeline(db, db_url) -> None:
     order(db, "TL-1", quantity=2)
     for status, code, source in (("pending", "201", "webhook"), ("settlement", "200", "webhook"),
-                                 ("pending", "201", "sync")):
+                                 ("pending", "201", "webhook")):
         db.execute("SELECT payments.apply_gateway_status('TL-1', %s, NULL, 10, 'tx-9', %s, %s)",
                    (status, code, source))
     result = payments("order", "TL-1", "--database-url", db_url)

@@ -144,13 +144,16 @@ def arena(pg_server: Server, template_db: str) -> Iterator[Arena]:
     pg_server.drop_database(name)
     db_url = pg_server.create_database(name, template=template_db)
     sim_app = create_app(SERVER_KEY)            # no notify_url: the test delivers notifications itself
-    settings_ = load({}, database_url=db_url, server_key=SERVER_KEY)
-    app = WebhookApp(settings_, runner_db.make_pool(db_url, max_size=6), manage_pool=True)
     try:
         with contextlib.ExitStack() as stack:
             conn = stack.enter_context(psycopg.connect(db_url, autocommit=True))
             workers = [stack.enter_context(psycopg.connect(db_url, autocommit=True)) for _ in range(4)]
             sim = stack.enter_context(asgi_server(sim_app))
+            # the default configuration: money-moving notifications are confirmed
+            # with the Status API, which by delivery time may say something newer
+            settings_ = load({}, database_url=db_url, server_key=SERVER_KEY, midtrans_api_base_url=sim)
+            app = WebhookApp(settings_, runner_db.make_pool(db_url, max_size=6), manage_pool=True,
+                             client=MidtransClient(sim, SERVER_KEY, timeout=5, retries=1))
             webhook = stack.enter_context(asgi_server(app))
             http = stack.enter_context(httpx.Client(timeout=30))
             yield Arena(pg_server, db_url, conn, sim_app, sim, webhook, http, workers)

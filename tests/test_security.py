@@ -38,8 +38,10 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from runner import db as runner_db
+from runner.midtrans import MidtransClient
 from runner.settings import load
 from runner.signature import signature
+from runner.simulator import create_app
 from runner.webhook import WebhookApp
 from tests.pgserver import Server, with_database
 from tests.servers import asgi_server
@@ -215,12 +217,15 @@ def test_runner_role_runs_the_whole_flow_through_the_api(runner: psycopg.Connect
                 Jsonb([{"slot": "GIG", "quantity": 1}]), in_an_hour())["status"] == "pending"
     assert call("SELECT payments.create_product_order('SEC-P2', %s, %s, 45000)",
                 Jsonb([{"sku": "TEE", "quantity": 1}]), in_an_hour())["status"] == "pending"
-    apply = ("SELECT payments.apply_gateway_status(%s, %s, NULL, %s, %s, '200', 'webhook', %s)")
-    assert call(apply, "SEC-T1", "settlement", Decimal("150000.00"), "tx-1", Jsonb({}))["decision"] == "paid"
-    assert call(apply, "SEC-T1", "settlement", Decimal("150000.00"), "tx-1", Jsonb({}))["decision"] == "noop"
-    assert call(apply, "SEC-P1", "settlement", Decimal("90000.00"), "tx-2", Jsonb({}))["decision"] == "paid"
-    assert call(apply, "SEC-T2", "expire", None, "tx-3", Jsonb({}))["decision"] == "released"
-    assert call(apply, "SEC-P2", "settlement", Decimal("1.00"), "tx-4", Jsonb({}))["decision"] == \
+    apply = "SELECT payments.apply_gateway_status(%s, %s, NULL, %s, %s, %s, 'webhook', %s)"
+    assert call(apply, "SEC-T1", "settlement", Decimal("150000.00"), "tx-1", "200", Jsonb({}))["decision"] \
+        == "paid"
+    assert call(apply, "SEC-T1", "settlement", Decimal("150000.00"), "tx-1", "200", Jsonb({}))["decision"] \
+        == "noop"
+    assert call(apply, "SEC-P1", "settlement", Decimal("90000.00"), "tx-2", "200", Jsonb({}))["decision"] \
+        == "paid"
+    assert call(apply, "SEC-T2", "expire", None, "tx-3", "202", Jsonb({}))["decision"] == "released"
+    assert call(apply, "SEC-P2", "settlement", Decimal("1.00"), "tx-4", "200", Jsonb({}))["decision"] == \
         "amount_mismatch"
     resolved = call("SELECT payments.resolve_review('SEC-P2', 'accept', 'checked with the bank')")
     assert resolved["status"] == "paid"
@@ -457,18 +462,30 @@ class Hook:
                               headers={"content-type": "application/json"})
 
 
-@pytest.fixture(scope="module")
-def hook(pg_server: Server, template_db: str) -> Iterator[Hook]:
-    name = f"sec_hook_{os.getpid()}"
+@pytest.fixture(scope="module", params=[True, False], ids=["confirmed", "unconfirmed"])
+def hook(request, pg_server: Server, template_db: str) -> Iterator[Hook]:
+    """The webhook in both configurations: confirmed (the default; a simulator
+    answers the Status API and knows the shop's two payments) and unconfirmed
+    (every signed body reaches the side-effects)."""
+    confirm = request.param
+    name = f"sec_hook_{os.getpid()}_{int(confirm)}"
     pg_server.drop_database(name)
     url = pg_server.create_database(name, template=template_db)
     with psycopg.connect(url, autocommit=True) as conn:
         shop(conn)
-    settings_ = load({}, database_url=url, server_key=SERVER_KEY)
-    app = WebhookApp(settings_, runner_db.make_pool(url, max_size=4), manage_pool=True)
     try:
-        with asgi_server(app) as base, httpx.Client(timeout=30) as http:
-            yield Hook(base, url, http)
+        with asgi_server(create_app(SERVER_KEY)) as sim, httpx.Client(timeout=30) as http:
+            for order_id, amount in (("SEC-T1", "150000.00"), ("SEC-P1", "90000.00")):
+                http.post(f"{sim}/_sim/transactions", json={"order_id": order_id, "gross_amount": amount,
+                                                            "notify": False}).raise_for_status()
+                http.post(f"{sim}/_sim/transactions/{order_id}/settle",
+                          json={"notify": False}).raise_for_status()
+            settings_ = load({}, database_url=url, server_key=SERVER_KEY, midtrans_api_base_url=sim,
+                             confirm_with_status_api=confirm)
+            app = WebhookApp(settings_, runner_db.make_pool(url, max_size=4), manage_pool=True,
+                             client=MidtransClient(sim, SERVER_KEY, timeout=5, retries=0))
+            with asgi_server(app) as base:
+                yield Hook(base, url, http)
     finally:
         pg_server.drop_database(name)
 
@@ -547,8 +564,9 @@ def notification_bodies(draw) -> tuple[bytes, bool]:
 
 def check_answer(response: httpx.Response, signature_valid: bool) -> None:
     assert SERVER_KEY not in response.text
-    if response.status_code == 503:     # the documented DB-down answer, nothing else
-        assert "database" in response.json()["error"], response.text
+    if response.status_code == 503:     # the documented DB-down / Status-API-down answers, nothing else
+        assert response.json()["error"] in ("database unavailable; retry",
+                                            "Midtrans Status API unavailable; retry"), response.text
         return
     assert response.status_code in (200, 400, 403, 404, 413), (response.status_code, response.text)
     if signature_valid:
@@ -605,7 +623,7 @@ def test_after_the_fuzz_the_books_balance_and_no_secret_was_stored(hook: Hook) -
 
 def test_webhook_with_the_database_down_answers_503_and_leaks_nothing(caplog) -> None:
     dead = with_database("postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=1", "nowhere")
-    settings_ = load({}, database_url=dead, server_key=SERVER_KEY)
+    settings_ = load({}, database_url=dead, server_key=SERVER_KEY, confirm_with_status_api=False)
     app = WebhookApp(settings_, runner_db.make_pool(dead, max_size=1), manage_pool=True)
     with caplog.at_level(logging.DEBUG), asgi_server(app) as base:
         response = httpx.post(f"{base}/midtrans/notification", json=valid(), timeout=30)

@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 from runner.simulator import create_app
 from tests.pgserver import free_port
 from tests.servers import ROOT, asgi_server, wait_http
-from tests.test_webhook import SERVER_KEY, notification
+from tests.test_webhook import SERVER_KEY
 
 
 def start_serve(db_url: str, port: int, sim: str, **extra: str) -> subprocess.Popen:
@@ -36,8 +36,14 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_zero(db: psycopg.Conne
                (Jsonb([{"slot": "GIG", "quantity": 2}]), datetime.now(UTC) + timedelta(hours=1)))
     port = free_port()
     with asgi_server(create_app(SERVER_KEY)) as sim:
+        httpx.post(f"{sim}/_sim/transactions", json={"order_id": "SIG-1", "gross_amount": 150000,
+                                                     "notify": False})
+        httpx.post(f"{sim}/_sim/transactions/SIG-1/settle", json={"notify": False})
+        # Midtrans' own signed notification; serve confirms it with the Status API
+        settled = httpx.post(f"{sim}/_sim/notify/SIG-1", json={"faults": {"drop": True}}).json()
+        # (the sync at start must leave the order to the webhook)
         proc = start_serve(db_url, port, sim, PAYMENTS_SYNC_INTERVAL="1h",
-                           PAYMENTS_RECONCILE_INTERVAL="1h")
+                           PAYMENTS_RECONCILE_INTERVAL="1h", PAYMENTS_SYNC_MIN_AGE="1h")
         try:
             # hold the order row so the webhook's apply is still running at SIGTERM
             blocker = psycopg.connect(db_url)
@@ -46,7 +52,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_zero(db: psycopg.Conne
 
             def send() -> None:
                 answer["response"] = httpx.post(f"http://127.0.0.1:{port}/midtrans/notification",
-                                                json=notification("SIG-1"), timeout=30)
+                                                json=settled["notification"], timeout=30)
 
             sender = threading.Thread(target=send)
             sender.start()
@@ -110,3 +116,15 @@ def test_schedules_run_and_two_serve_processes_share_them(db: psycopg.Connection
     assert overlapping == 0, "two runs of one schedule overlapped"
     assert db.execute("SELECT count(*) FROM payments.runs WHERE finished_at IS NULL").fetchone()[0] == 0
     assert db.execute("SELECT * FROM payments.check_invariants()").fetchall() == []
+
+
+def test_serve_warns_at_start_when_confirmation_is_off(db_url: str) -> None:
+    port = free_port()
+    with asgi_server(create_app(SERVER_KEY)) as sim:
+        proc = start_serve(db_url, port, sim, PAYMENTS_SYNC_INTERVAL="1h", PAYMENTS_RECONCILE_INTERVAL="1h",
+                           PAYMENTS_CONFIRM_WITH_STATUS_API="false")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        output = proc.stdout.read()
+    assert "WARNING" in output and "PAYMENTS_CONFIRM_WITH_STATUS_API is off" in output
+    assert SERVER_KEY not in output

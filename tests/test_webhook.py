@@ -1,4 +1,7 @@
-"""The webhook receiver over real HTTP against a real database."""
+"""The webhook receiver over real HTTP against a real database: the HTTP layer
+(limits, signatures, rejections, SQL error mapping, health, metrics). These
+run with Status API confirmation off, so each notification is one SQL call;
+tests/test_trust_boundary.py covers the default, confirmed path."""
 
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ def shop(db: psycopg.Connection) -> psycopg.Connection:
 
 @pytest.fixture()
 def webhook(db_url: str) -> Iterator[str]:
-    settings = load({}, database_url=db_url, server_key=SERVER_KEY)
+    settings = load({}, database_url=db_url, server_key=SERVER_KEY, confirm_with_status_api=False)
     app = WebhookApp(settings, runner_db.make_pool(db_url, max_size=4), manage_pool=True)
     with asgi_server(app) as base:
         yield base
@@ -166,7 +169,7 @@ def test_health_and_metrics(shop, webhook) -> None:
 
 def test_database_down_answers_503_and_health_says_so(caplog) -> None:
     dead_url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere?connect_timeout=1"
-    settings = load({}, database_url=dead_url, server_key=SERVER_KEY)
+    settings = load({}, database_url=dead_url, server_key=SERVER_KEY, confirm_with_status_api=False)
     app = WebhookApp(settings, runner_db.make_pool(dead_url, max_size=2), manage_pool=True)
     with caplog.at_level(logging.INFO), asgi_server(app) as base:
         response = post(base, notification("TKT-1"))
@@ -185,3 +188,39 @@ def test_server_key_never_reaches_logs_or_database(shop, webhook, caplog) -> Non
     dumped = shop.execute("SELECT string_agg(t::text, ' ') FROM payments.webhook_logs t").fetchone()[0]
     assert SERVER_KEY not in dumped
     assert SERVER_KEY not in caplog.text
+
+
+def test_unexpected_database_error_answers_503_not_500(shop, webhook) -> None:
+    """Midtrans retries a 500 once and a 503 four times: an unexpected failure
+    (here the ticket side-effect is missing) must get the retries."""
+    shop.execute("ALTER FUNCTION payments.apply_ticket_payment(text) RENAME TO apply_ticket_payment_gone")
+    response = post(webhook, notification("TKT-1"))
+    assert response.status_code == 503
+    assert response.json()["sqlstate"] == "42883"
+    assert shop.execute("SELECT status FROM payments.orders").fetchone()[0] == "pending"
+    shop.execute("ALTER FUNCTION payments.apply_ticket_payment_gone(text) RENAME TO apply_ticket_payment")
+    retried = post(webhook, notification("TKT-1"))
+    assert retried.json()["decision"] == "paid", "Midtrans' retry then applies it"
+
+
+def test_status_code_that_does_not_match_the_status_is_400_and_logged(shop, webhook) -> None:
+    """Signed fields are order_id, status_code and gross_amount; transaction_status
+    is not. A pending body (201) relabelled settlement is refused by the SQL API."""
+    body = notification("TKT-1", "pending", status_code="201")
+    body["transaction_status"] = "settlement"
+    response = post(webhook, body)
+    assert response.status_code == 400
+    assert response.json()["decision"] == "status_inconsistent"
+    assert logs(shop) == [("status_inconsistent", "rejected", "TKT-1", True)]
+    assert shop.execute("SELECT status FROM payments.orders").fetchone()[0] == "pending"
+
+
+def test_rejected_bodies_are_stored_without_their_signature(shop, webhook) -> None:
+    forged = notification("TKT-1", key="not-the-server-key")
+    post(webhook, forged)
+    broken = json.dumps(notification("TKT-1"))[:-1].encode()  # not JSON any more
+    post(webhook, broken)
+    stored = shop.execute("SELECT string_agg(l::text, ' ') FROM payments.webhook_logs AS l").fetchone()[0]
+    assert forged["signature_key"] not in stored
+    assert notification("TKT-1")["signature_key"] not in stored
+    assert "[scrubbed]" in stored, "the malformed body's prefix keeps its shape, not its signature"
