@@ -4,7 +4,16 @@ Runs the real ``payments serve`` (``--no-sync --no-reconcile``, default pool of
 10 connections, its normal INFO log going to a file) against a fresh database
 of pending ticket orders, and drives it from ``bench/loadgen.py`` in a separate
 process on 127.0.0.1 with signed ``settlement`` notifications, each for a
-different order:
+different order. Two configurations, one after the other on the same server:
+
+* **confirmed** (the default): every notification would pay, so ``serve``
+  confirms it with the Status API of the Midtrans simulator
+  (``bench/simulator_serve.py``, its own process on loopback, preloaded with
+  the settled transactions): two SQL calls and one HTTP call per notification;
+* **unconfirmed** (``PAYMENTS_CONFIRM_WITH_STATUS_API=false``): one SQL call,
+  the figures of earlier releases.
+
+For each:
 
 1. closed loop, 16 keep-alive connections: the maximum sustained
    notifications/s and its p50 / p99 latency;
@@ -28,7 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -44,35 +54,63 @@ OPEN_CONNECTIONS = 64
 ORDER_PREFIX = "WH"
 
 
+def wait_healthy(proc: subprocess.Popen, url: str, timeout: float, what: str,
+                 output: Callable[[], str]) -> None:
+    """Poll ``url`` until it answers 200; fail with the process output if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited {proc.returncode}: {output()[-2000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not become healthy in {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM (graceful), then SIGKILL after 30 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @contextlib.contextmanager
-def payments_serve(url: str, port: int, log_path: Path) -> Iterator[subprocess.Popen]:
-    """The real `payments serve` process; SIGTERM (graceful) at the end."""
+def simulator(port: int, first: int, count: int, delay: float = 0.0) -> Iterator[str]:
+    """bench/simulator_serve.py with ``count`` settled transactions from order ``first``."""
+    cmd = [sys.executable, "-m", "bench.simulator_serve", "--port", str(port), "--server-key",
+           common.SERVER_KEY, "--prefix", ORDER_PREFIX, "--first", str(first), "--count", str(count),
+           "--delay", str(delay)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(proc, f"{base}/_sim/health", 120, "the simulator", lambda: proc.stdout.read())
+        yield base
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def payments_serve(url: str, port: int, log_path: Path, midtrans: str | None) -> Iterator[subprocess.Popen]:
+    """The real `payments serve` process; SIGTERM (graceful) at the end. Without
+    ``midtrans`` (a Status API base URL) notifications are applied unconfirmed."""
     env = {**os.environ, "MIDTRANS_SERVER_KEY": common.SERVER_KEY, "PAYMENTS_DATABASE_URL": url,
            "PAYMENTS_HOST": "127.0.0.1", "PAYMENTS_PORT": str(port),
-           "MIDTRANS_API_BASE_URL": "http://127.0.0.1:9"}   # never called: sync / reconcile are off
+           "MIDTRANS_API_BASE_URL": midtrans or "http://127.0.0.1:9",
+           "PAYMENTS_CONFIRM_WITH_STATUS_API": "true" if midtrans else "false"}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "serve", "--no-sync", "--no-reconcile"],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"payments serve exited {proc.returncode}: {log_path.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("payments serve did not become healthy in 30 s")
-            time.sleep(0.2)
+        wait_healthy(proc, f"http://127.0.0.1:{port}/healthz", 30, "payments serve", log_path.read_text)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
 
 
 def backend_pids(url: str) -> list[int]:
@@ -102,9 +140,72 @@ def loadgen(port: int, first: int, count: int, mode: str, *, connections: int, s
     return result
 
 
+@dataclass
+class Phase:
+    label: str
+    peak: dict
+    steady: dict
+    cpu_serve: float
+    cpu_pg: float
+    busy: float
+    answered: int
+
+
+def measure(url: str, label: str, first: int, orders_left: int, seconds: float, log_path: Path,
+            midtrans: str | None) -> Phase:
+    """Warm up, then the closed loop (peak) and the open loop at half of it."""
+    port = free_port()
+    with payments_serve(url, port, log_path, midtrans) as serve:
+        used = first
+        warm = loadgen(port, used, 500, "closed", connections=8, seconds=30)
+        used += warm["sent"]
+        say(f"  [{label}] payments serve on 127.0.0.1:{port}; closed loop, {CLOSED_CONNECTIONS} "
+            f"connections, {seconds}s")
+        serve_before = common.cpu_seconds([serve.pid])
+        pg_before = common.cpu_seconds(backend_pids(url))
+        machine_before = common.machine_ticks()
+        peak = loadgen(port, used, orders_left // 2, "closed", connections=CLOSED_CONNECTIONS,
+                       seconds=seconds)
+        busy = common.machine_busy(machine_before, common.machine_ticks())
+        cpu_serve = common.cpu_used(serve_before, common.cpu_seconds([serve.pid]))
+        cpu_pg = common.cpu_used(pg_before, common.cpu_seconds(backend_pids(url)))
+        used += peak["sent"]
+        half = peak["rate"] / 2
+        count = min(int(half * seconds), first + orders_left - used)
+        say(f"  [{label}] open loop at {half:,.0f}/s (half the peak), {count} notifications")
+        steady = loadgen(port, used, count, "open", connections=OPEN_CONNECTIONS, rate=half)
+        used += steady["sent"]
+    return Phase(label, peak, steady, cpu_serve, cpu_pg, busy, warm["ok"] + peak["ok"] + steady["ok"])
+
+
+def report(rep: Reporter, phase: Phase, baseline_tps: float) -> None:
+    peak, steady, tag = phase.peak, phase.steady, f"[{phase.label}] "
+    ratio = peak["rate"] / baseline_tps
+    rep.add(f"{tag}notifications/s at max load ({CLOSED_CONNECTIONS} connections, closed loop)",
+            peak["rate"], "notif/s", baseline="pgbench -N", baseline_value=baseline_tps, ratio=ratio,
+            target=">= 0.25x", met=ratio >= 0.25, note=f"{peak['sent']} in {peak['seconds']:.1f}s")
+    per = 1000 / peak["sent"]
+    rep.add(f"{tag}CPU per notification at max load: payments serve", phase.cpu_serve * per, "ms",
+            note=f"{phase.cpu_serve / peak['seconds'] * 100:.0f}% of one core")
+    rep.add(f"{tag}CPU per notification at max load: PostgreSQL backends", phase.cpu_pg * per, "ms",
+            note=f"{phase.cpu_pg / peak['seconds'] * 100:.0f}% of one core")
+    rep.add(f"{tag}CPU per notification at max load: load generator", peak["cpu_seconds"] * per, "ms",
+            note=f"{peak['cpu_seconds'] / peak['seconds'] * 100:.0f}% of one core")
+    rep.add(f"{tag}machine CPU busy during max load (all cores, incl. other users)", phase.busy * 100, "%",
+            note=f"{os.cpu_count()} cores")
+    rep.add(f"{tag}latency p50 at max load", peak["p50_ms"], "ms")
+    rep.add(f"{tag}latency p99 at max load", peak["p99_ms"], "ms")
+    rep.add(f"{tag}latency p50 at half rate ({steady['target_rate']:,.0f}/s, open loop)", steady["p50_ms"],
+            "ms", note=f"achieved {steady['rate']:,.0f}/s")
+    rep.add(f"{tag}latency p99 at half rate", steady["p99_ms"], "ms", target="<= 50 ms",
+            met=steady["p99_ms"] <= 50)
+    rep.fact(f"{phase.label}_closed_loop", peak)
+    rep.fact(f"{phase.label}_open_loop", steady)
+
+
 def run(ctx: Context, rep: Reporter) -> None:
     seconds = 6 if ctx.quick else 15
-    orders = 25_000 if ctx.quick else 70_000
+    orders = 40_000 if ctx.quick else 100_000
     history = 20_000 if ctx.quick else 100_000
     with ctx.database("payments_bench_webhook") as url, tempfile.TemporaryDirectory() as tmp:
         with psycopg.connect(url, autocommit=True) as conn:
@@ -117,28 +218,12 @@ def run(ctx: Context, rep: Reporter) -> None:
         baseline = common.pgbench_baseline(ctx, clients=8, seconds=seconds)
         rep.add("pgbench -N TPS (8 clients)", baseline.tps, "tps")
 
-        port = free_port()
+        # orders 1 .. half for the confirmed phase (the simulator knows them), the rest unconfirmed
+        half = orders // 2
         log_path = Path(tmp) / "serve.log"
-        with payments_serve(url, port, log_path) as serve:
-            used = 1
-            warm = loadgen(port, used, 500, "closed", connections=8, seconds=30)
-            used += warm["sent"]
-            say(f"  payments serve on 127.0.0.1:{port}; closed loop, {CLOSED_CONNECTIONS} connections, "
-                f"{seconds}s")
-            serve_before = common.cpu_seconds([serve.pid])
-            pg_before = common.cpu_seconds(backend_pids(url))
-            machine_before = common.machine_ticks()
-            peak = loadgen(port, used, orders // 2, "closed", connections=CLOSED_CONNECTIONS,
-                           seconds=seconds)
-            busy = common.machine_busy(machine_before, common.machine_ticks())
-            cpu_serve = common.cpu_used(serve_before, common.cpu_seconds([serve.pid]))
-            cpu_pg = common.cpu_used(pg_before, common.cpu_seconds(backend_pids(url)))
-            used += peak["sent"]
-            half = peak["rate"] / 2
-            count = min(int(half * seconds), orders - used)
-            say(f"  open loop at {half:,.0f}/s (half the peak), {count} notifications")
-            steady = loadgen(port, used, count, "open", connections=OPEN_CONNECTIONS, rate=half)
-            used += steady["sent"]
+        with simulator(free_port(), 1, half) as midtrans:
+            confirmed = measure(url, "confirmed", 1, half, seconds, log_path, midtrans)
+        unconfirmed = measure(url, "unconfirmed", half + 1, orders - half, seconds, log_path, None)
         serve_lines = sum(1 for _ in log_path.open("rb"))
 
         with psycopg.connect(url, autocommit=True) as conn:
@@ -146,34 +231,25 @@ def run(ctx: Context, rep: Reporter) -> None:
                                 " AND order_number LIKE %s", (ORDER_PREFIX + "-%",)).fetchone()[0]
             logged = conn.execute("SELECT count(*) FROM payments.webhook_logs"
                                   " WHERE source = 'webhook' AND outcome = 'paid'").fetchone()[0]
+            evidence = dict(conn.execute(
+                "SELECT detail ->> 'evidence', count(*) FROM payments.webhook_logs"
+                " WHERE source = 'webhook' AND outcome = 'paid' GROUP BY 1").fetchall())
             violations = conn.execute("SELECT count(*) FROM payments.check_invariants()").fetchone()[0]
 
-    rep.fact("closed_loop", peak)
-    rep.fact("open_loop", steady)
     rep.fact("serve_log_lines", serve_lines)
-    ratio = peak["rate"] / baseline.tps
-    rep.add(f"notifications/s at max load ({CLOSED_CONNECTIONS} connections, closed loop)", peak["rate"],
-            "notif/s", baseline="pgbench -N", baseline_value=baseline.tps, ratio=ratio,
-            target=">= 0.25x", met=ratio >= 0.25, note=f"{peak['sent']} in {peak['seconds']:.1f}s")
-    per = 1000 / peak["sent"]
-    rep.add("CPU per notification at max load: payments serve", cpu_serve * per, "ms",
-            note=f"{cpu_serve / peak['seconds'] * 100:.0f}% of one core")
-    rep.add("CPU per notification at max load: PostgreSQL backends", cpu_pg * per, "ms",
-            note=f"{cpu_pg / peak['seconds'] * 100:.0f}% of one core")
-    rep.add("CPU per notification at max load: load generator", peak["cpu_seconds"] * per, "ms",
-            note=f"{peak['cpu_seconds'] / peak['seconds'] * 100:.0f}% of one core")
-    rep.add("machine CPU busy during max load (all cores, incl. other users)", busy * 100, "%",
-            note=f"{os.cpu_count()} cores")
-    rep.add("latency p50 at max load", peak["p50_ms"], "ms")
-    rep.add("latency p99 at max load", peak["p99_ms"], "ms")
-    rep.add(f"latency p50 at half rate ({steady['target_rate']:,.0f}/s, open loop)", steady["p50_ms"], "ms",
-            note=f"achieved {steady['rate']:,.0f}/s")
-    rep.add("latency p99 at half rate", steady["p99_ms"], "ms", target="<= 50 ms",
-            met=steady["p99_ms"] <= 50)
-    expected = warm["ok"] + peak["ok"] + steady["ok"]
+    report(rep, confirmed, baseline.tps)
+    report(rep, unconfirmed, baseline.tps)
+    rep.add("confirmed vs unconfirmed notifications/s at max load", confirmed.peak["rate"], "notif/s",
+            baseline="unconfirmed", baseline_value=unconfirmed.peak["rate"],
+            ratio=confirmed.peak["rate"] / unconfirmed.peak["rate"])
+    expected = confirmed.answered + unconfirmed.answered
     rep.add("orders paid = notifications answered 200 'paid'", float(paid == expected == logged), "check",
             target="equal", met=paid == expected == logged, note=f"{paid} paid, {expected} answered, "
             f"{logged} logged")
+    right = evidence.get("status_api", 0) == confirmed.answered \
+        and evidence.get("notification", 0) == unconfirmed.answered
+    rep.add("confirmed payments rest on the Status API's answer", float(right), "check", target="all",
+            met=right, note=f"evidence {evidence}")
     rep.add("check_invariants() violations afterwards", violations, "check", target="0", met=violations == 0)
 
 
