@@ -78,7 +78,7 @@ TABLES = ["webhook_logs", "runs", "tickets", "ticket_order_items", "product_orde
           "ticket_slots", "product_variants"]
 
 
-# -- Midtrans' rules (DESIGN §4/§5 facts; the simulator enforces them too) -----------------------
+# -- Midtrans' rules (docs/ARCHITECTURE.md; the simulator enforces them too) -----------------------
 
 
 def legal_actions(txn) -> list[str]:
@@ -368,7 +368,7 @@ class Run:
     def legacy_write(self) -> None:
         """Code outside the SQL API (an older release, a hand-made UPDATE) sets
         the status Midtrans reported on a pending order without any of its
-        side-effects: the reconciler's job (DESIGN §7 checks 1-4)."""
+        side-effects: the reconciler's job (reconciliation checks 1-4)."""
         number = self.pick_order()
         found = self.arena.sim_app.find(number)
         if found is None:

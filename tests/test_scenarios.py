@@ -47,7 +47,7 @@ FINAL_NOTE_STATES = {"delivered", "failed", "dropped", "recorded", "cancelled"}
 def _holding(status: str, needs_review: bool, reason: str | None, released: bool, fulfilled: bool) -> str:
     """What an order holds, from its status: 'reserved' while pending, 'sold'
     once paid, nothing otherwise. A paid order under review is exempt from
-    fulfilment (DESIGN §9): it holds what its side-effects did -- nothing after a
+    fulfilment (the invariants): it holds what its side-effects did -- nothing after a
     release (paid_after_release, even if a later flag replaced that reason), sold
     once fulfilled, else still its reservation."""
     if status == "pending":
@@ -441,7 +441,7 @@ def test_settlement_reversed_to_deny_voids_and_returns_everything(world: World) 
 
 def test_reversal_then_new_payment_converges_in_any_delivery_order(world: World) -> None:
     """Permata settlement reversed to deny, then the customer pays again with a
-    new transaction. Midtrans' final word: paid once (tx2). DESIGN §5: any
+    new transaction. Midtrans' final word: paid once (tx2). The state machine: any
     delivery order converges to the same state -- also when tx2's settlement
     arrives before tx1's deny."""
     world.start_serve()

@@ -1,5 +1,6 @@
-"""Signatures against the shared Midtrans test vectors (DESIGN §10), read from
-shared/midtrans/signature_vectors.json -- never hand-copied hashes."""
+"""Signatures against the Midtrans test vectors vendored in
+tests/data/signature_vectors.json (computed from Midtrans' documented formula)
+-- never hand-copied hashes."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import pytest
 
 from runner.signature import basic_auth, signature, verify
 
-VECTORS_FILE = Path(__file__).resolve().parents[2] / "shared" / "midtrans" / "signature_vectors.json"
+VECTORS_FILE = Path(__file__).resolve().parent / "data" / "signature_vectors.json"
 
 
 def load_vectors() -> dict:
-    assert VECTORS_FILE.exists(), f"shared test vectors missing: {VECTORS_FILE}"
     return json.loads(VECTORS_FILE.read_text())
 
 
