@@ -1,45 +1,94 @@
--- Applied by `payments migrate` after db/functions/: the runner role may only
--- EXECUTE the public SQL API; everything else stays private to the owner.
+-- Applied by `payments migrate` after db/functions/ and db/views/. Four roles:
+--   payments_runner        the runner and the shop's backend: exactly the
+--                          functions runner/queries.sql calls, plus creating
+--                          orders; no table access
+--   payments_operator      people acting on reviews and repairs (and all a
+--                          reader may do)
+--   payments_readonly      DBAs and dashboards: every table and audit view,
+--                          except bearer codes, and the read functions
+--   payments_bearer_codes  the only role that reads ticket codes and pickup
+--                          codes (what a customer shows to get in or collect)
+-- The internal functions (schema payments_private) are granted to nobody.
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments FROM payments_runner, payments_readonly;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA payments FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments_private FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments
+    FROM payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA payments
+    FROM payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
+REVOKE ALL ON ALL TABLES IN SCHEMA payments
+    FROM PUBLIC, payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
+GRANT USAGE ON SCHEMA payments TO payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
 
+-- the runner: what runner/queries.sql calls (a test keeps the two equal), and
+-- the shop's order functions
 GRANT EXECUTE ON FUNCTION
     payments.create_ticket_order(text, jsonb, timestamptz, numeric, text),
     payments.create_product_order(text, jsonb, timestamptz, numeric, text),
-    payments.normalize_midtrans_status(text, text),
     payments.apply_gateway_status(text, text, text, numeric, text, text, text, jsonb, bigint, text, boolean),
-    payments.apply_ticket_payment(text),
-    payments.release_ticket_capacity(text),
-    payments.apply_product_payment(text),
-    payments.release_product_stock(text),
-    payments.find_mismatches(integer, interval),
-    payments.reconcile_local(integer, text, bigint),
-    payments.check_invariants(),
-    payments.resolve_review(text, text, text, text),
-    payments.repair_counter_drift(text),
-    payments.log_event(text, text, text, text, jsonb, jsonb, boolean, text, text, bigint),
-    payments.start_run(text, text),
-    payments.finish_run(bigint, jsonb, text),
-    payments.orders_due_for_sync(interval, interval, integer),
-    payments.orders_past_expiry(interval, integer),
     payments.apply_status_not_found(text, text, interval, bigint),
+    payments.expire_order(text, text, interval, boolean, bigint, jsonb),
+    payments.log_rejection(text, text, jsonb, jsonb, text, text),
+    payments.start_sync(interval, interval, integer, text[]),
+    payments.start_run(text, text),
+    payments.run_failed(bigint, text, text),
+    payments.finish_run(bigint, jsonb, text),
+    payments.orders_past_expiry(interval, integer),
+    payments.reconcile_step(bigint[], text, bigint),
+    payments.prune_logs(integer, text),
     payments.last_runs(),
-    payments.alerts(),
-    payments.order_timeline(text),
-    payments.order_summary(text)
+    payments.alerts()
 TO payments_runner;
+GRANT EXECUTE ON PROCEDURE payments.reconcile_local(integer, text, bigint, jsonb) TO payments_runner;
 
+-- readers: the read functions
 GRANT EXECUTE ON FUNCTION
-    payments.normalize_midtrans_status(text, text),
+    payments.transaction_stage(text, text),
     payments.status_code_documented(text, text, text, text),
     payments.find_mismatches(integer, interval),
     payments.check_invariants(),
+    payments.counter_drift(),
     payments.last_runs(),
+    payments.recent_runs(integer),
     payments.alerts(),
     payments.order_timeline(text),
     payments.order_summary(text),
-    payments.counter_drift()
+    payments.open_reviews(text)
 TO payments_readonly;
 
--- audit views (re-created by migrate) are for the DBA's read-only role
-GRANT SELECT ON ALL TABLES IN SCHEMA payments TO payments_readonly;
+-- operators: everything a reader may, and the actions of people
+GRANT payments_readonly TO payments_operator;
+GRANT EXECUTE ON FUNCTION
+    payments.resolve_review(text, text, text, text, text),
+    payments.repair_counter_drift(text),
+    payments.expire_order(text, text, interval, boolean, bigint, jsonb),
+    payments.start_run(text, text),
+    payments.reconcile_step(bigint[], text, bigint),
+    payments.finish_run(bigint, jsonb, text),
+    payments.prune_logs(integer, text)
+TO payments_operator;
+GRANT EXECUTE ON PROCEDURE payments.reconcile_local(integer, text, bigint, jsonb) TO payments_operator;
+GRANT UPDATE (value) ON payments.settings TO payments_operator;
+GRANT UPDATE (threshold, "window") ON payments.alert_thresholds TO payments_operator;
+
+-- readers see every table and view, bearer codes excepted (column privileges,
+-- built from the catalog so a new column is readable by default)
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS cols
+          FROM pg_catalog.pg_class AS c
+          JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE n.nspname = 'payments' AND c.relkind IN ('r', 'v', 'p')
+           AND (c.relname, a.attname) NOT IN (('tickets', 'code'), ('orders', 'pickup_code'))
+         GROUP BY c.relname
+    LOOP
+        EXECUTE format('GRANT SELECT (%s) ON payments.%I TO payments_readonly', r.cols, r.relname);
+    END LOOP;
+END
+$$;
+GRANT SELECT (id, order_item_id, code, status) ON payments.tickets TO payments_bearer_codes;
+GRANT SELECT (id, order_number, pickup_code, status) ON payments.orders TO payments_bearer_codes;

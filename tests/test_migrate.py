@@ -1,12 +1,12 @@
 """`payments migrate`: idempotent, concurrent-safe, reversible, and the schema
-it produces matches the committed snapshot db/schema.sql."""
+it produces matches the committed snapshot db/schema.snapshot (one line per
+object, function bodies as hashes; tests/schema_snapshot.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +15,10 @@ import psycopg
 import pytest
 
 from tests.pgserver import Server
+from tests.schema_snapshot import snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
-SNAPSHOT = ROOT / "db" / "schema.sql"
+SNAPSHOT = ROOT / "db" / "schema.snapshot"
 
 
 def payments(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -25,29 +26,15 @@ def payments(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
                           text=True, env={**os.environ, **(env or {})}, cwd=ROOT, timeout=120)
 
 
-def pg_dump_bin(server: Server) -> str:
-    if server.bin_dir and (server.bin_dir / "pg_dump").exists():
-        return str(server.bin_dir / "pg_dump")
-    found = shutil.which("pg_dump")
-    assert found, "pg_dump is needed for the schema snapshot"
-    return found
-
-
 def normalized_dump(server: Server, url: str) -> str:
-    """pg_dump of schema payments without comments, SET lines and blank lines."""
-    out = subprocess.run([pg_dump_bin(server), "--schema-only", "--no-owner", "--schema=payments",
-                          url], capture_output=True, text=True, check=True).stdout
-    keep = [line for line in out.splitlines()
-            if line.strip() and not line.startswith("--") and not line.startswith("SET ")
-            and not line.startswith("SELECT pg_catalog.set_config")
-            and not line.startswith("\\restrict") and not line.startswith("\\unrestrict")]
-    return "\n".join(keep) + "\n"
+    """The catalog snapshot of the migrated schema (tests/schema_snapshot.py)."""
+    return snapshot(url)
 
 
 def test_migrate_twice_changes_nothing(pg_server: Server, empty_db_url: str) -> None:
     first = payments("migrate", "--database-url", empty_db_url)
     assert first.returncode == 0, first.stderr
-    assert "applied 0001.create-schema, 0002.roles, 0003.trust-boundary" in first.stdout
+    assert "applied 0001.create-schema, 0002.roles, 0003.trust-boundary, 0004.money-ledger" in first.stdout
     dump_after_first = normalized_dump(pg_server, empty_db_url)
 
     second = payments("migrate", "--json", env={"PAYMENTS_DATABASE_URL": empty_db_url})
@@ -61,7 +48,7 @@ def test_rollback_then_migrate_restores_the_same_schema(pg_server: Server, empty
     assert payments("migrate", "--database-url", empty_db_url).returncode == 0
     before = normalized_dump(pg_server, empty_db_url)
 
-    for migration in ("0003.trust-boundary", "0002.roles", "0001.create-schema"):
+    for migration in ("0004.money-ledger", "0003.trust-boundary", "0002.roles", "0001.create-schema"):
         down = payments("migrate", "--rollback", "--database-url", empty_db_url)
         assert down.returncode == 0, down.stderr
         assert f"rolled back {migration}" in down.stdout
@@ -84,14 +71,14 @@ def test_concurrent_migrations_both_succeed(pg_server: Server, empty_db_url: str
 
 
 def test_schema_matches_committed_snapshot(pg_server: Server, db_url: str) -> None:
-    """db/schema.sql is regenerated with PAYMENTS_UPDATE_SNAPSHOT=1; a diff here means
+    """db/schema.snapshot is regenerated with PAYMENTS_UPDATE_SNAPSHOT=1; a diff here means
     the schema changed without the snapshot being reviewed and committed."""
     current = normalized_dump(pg_server, db_url)
     if os.environ.get("PAYMENTS_UPDATE_SNAPSHOT") == "1":
         SNAPSHOT.write_text(current)
     assert SNAPSHOT.exists(), "run PAYMENTS_UPDATE_SNAPSHOT=1 scripts/test tests/test_migrate.py"
     assert current == SNAPSHOT.read_text(), (
-        "schema differs from db/schema.sql; review and regenerate with "
+        "schema differs from db/schema.snapshot; review and regenerate with "
         "PAYMENTS_UPDATE_SNAPSHOT=1 scripts/test tests/test_migrate.py -k snapshot")
 
 

@@ -1,65 +1,75 @@
 -- payments.alerts()
--- DESIGN §8: every monitored figure with its observed value, the threshold
--- from alert_thresholds and whether it fires (observed > threshold; a
--- schedule that never ran successfully fires too). Cheap: each figure reads a
--- partial or time index.
+-- Every monitored figure with its observed value, the threshold from
+-- alert_thresholds and whether it fires (observed > threshold; a schedule
+-- that never ran successfully fires too). `detail` breaks a figure down (open
+-- reviews by reason). Cheap: each figure reads a partial or time index.
+DROP FUNCTION IF EXISTS payments.alerts();
 CREATE OR REPLACE FUNCTION payments.alerts()
 RETURNS TABLE (name text, observed numeric, threshold numeric, "window" interval, firing boolean,
-               description text)
+               description text, detail jsonb)
 LANGUAGE sql
 STABLE
 SECURITY DEFINER
 SET search_path = payments, pg_temp
 AS $$
     WITH t AS (SELECT * FROM payments.alert_thresholds),
-    observed (name, value) AS (
+    observed (name, value, detail) AS (
         SELECT 'signature_failures',
                (SELECT count(*) FROM payments.webhook_logs AS l
                  WHERE l.event_type = 'signature_invalid'
-                   AND l.created_at > now() - (SELECT t."window" FROM t WHERE t.name = 'signature_failures'))::numeric
+                   AND l.created_at > now() - (SELECT t."window" FROM t WHERE t.name = 'signature_failures'))::numeric,
+               NULL::jsonb
         UNION ALL
         SELECT 'mismatches_found',
-               (SELECT coalesce(sum((r.totals ->> 'mismatches_found')::numeric), 0) FROM payments.runs AS r
+               (SELECT coalesce(sum((r.totals ->> 'mismatches_found')::integer), 0) FROM payments.runs AS r
                  WHERE r.kind = 'reconcile'
-                   AND r.started_at > now() - (SELECT t."window" FROM t WHERE t.name = 'mismatches_found'))
+                   AND r.started_at > now() - (SELECT t."window" FROM t WHERE t.name = 'mismatches_found'))::numeric,
+               NULL
         UNION ALL
         SELECT 'repairs',
                (SELECT count(*) FROM payments.webhook_logs AS l
                  WHERE l.event_type LIKE 'reconcile\_%' AND l.event_type NOT IN ('reconcile_run', 'reconcile_error')
-                   AND l.outcome IN ('repaired', 'flagged')
-                   AND l.created_at > now() - (SELECT t."window" FROM t WHERE t.name = 'repairs'))::numeric
+                   AND l.outcome IN ('repaired', 'corrected', 'flagged')
+                   AND l.created_at > now() - (SELECT t."window" FROM t WHERE t.name = 'repairs'))::numeric,
+               NULL
         UNION ALL
+        -- a paid order whose goods are not out: a repair is due, or it is short of capacity / stock
         SELECT 'oldest_unfulfilled_paid_seconds',
-               coalesce((SELECT extract(epoch FROM now() - min(o.paid_at)) FROM payments.orders AS o
-                          WHERE o.status = 'paid'
-                            AND ((o.kind = 'ticket' AND (o.tickets_issued_at IS NULL
-                                                         OR o.capacity_released_at IS NOT NULL))
-                              OR (o.kind = 'product' AND (o.pickup_code IS NULL
-                                                          OR o.stock_confirmed_at IS NULL
-                                                          OR o.stock_released_at IS NOT NULL)))), 0)::numeric
+               coalesce(extract(epoch FROM now() - least(
+                   (SELECT min(o.paid_at) FROM payments.orders AS o
+                     WHERE o.repair IN ('fix_ticket_issued', 'fix_pickup_code')),
+                   (SELECT min(o.paid_at) FROM payments.orders AS o
+                     WHERE o.shortfall_at IS NOT NULL AND o.status = 'paid'))), 0)::numeric,
+               NULL
         UNION ALL
         SELECT 'open_reviews',
-               (SELECT count(*) FROM payments.orders AS o WHERE o.needs_review)::numeric
+               (SELECT count(*) FROM payments.order_reviews AS v WHERE v.resolved_at IS NULL)::numeric,
+               (SELECT jsonb_object_agg(x.reason, x.n) FROM (
+                    SELECT v.reason, count(*) AS n FROM payments.order_reviews AS v
+                     WHERE v.resolved_at IS NULL GROUP BY v.reason) AS x)
         UNION ALL
         SELECT 'stale_pending',
                (SELECT count(*) FROM payments.orders AS o
                  WHERE o.status = 'pending'
-                   AND o.expires_at < now() - (SELECT t."window" FROM t WHERE t.name = 'stale_pending'))::numeric
+                   AND o.expires_at < now() - (SELECT t."window" FROM t WHERE t.name = 'stale_pending'))::numeric,
+               NULL
         UNION ALL
         SELECT 'last_sync_age_seconds',
                (SELECT extract(epoch FROM now() - max(r.finished_at)) FROM payments.runs AS r
-                 WHERE r.kind = 'sync' AND r.error IS NULL AND r.finished_at IS NOT NULL)::numeric
+                 WHERE r.kind = 'sync' AND r.ok)::numeric,
+               NULL
         UNION ALL
         SELECT 'last_reconcile_age_seconds',
                (SELECT extract(epoch FROM now() - max(r.finished_at)) FROM payments.runs AS r
-                 WHERE r.kind = 'reconcile' AND r.error IS NULL AND r.finished_at IS NOT NULL)::numeric
+                 WHERE r.kind = 'reconcile' AND r.ok)::numeric,
+               NULL
     )
     SELECT o.name, round(o.value, 3), t.threshold, t."window",
-           coalesce(o.value > t.threshold, true), t.description
+           coalesce(o.value > t.threshold, true), t.description, o.detail
       FROM observed AS o
       JOIN t ON t.name = o.name
      ORDER BY o.name
 $$;
 
 COMMENT ON FUNCTION payments.alerts() IS
-    'DESIGN §8 alerts: name, observed value, threshold, window, firing; NULL observed (never ran) fires';
+    'Alerts: name, observed value, threshold, window, firing, description, detail; NULL observed (never ran) fires';

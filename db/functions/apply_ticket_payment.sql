@@ -1,35 +1,38 @@
--- payments.apply_ticket_payment(order_number)
--- Side-effect of a paid ticket order (DESIGN §6): issues only the missing
--- tickets and finalizes only the missing quantity. Idempotent; a late payment
--- after release re-acquires capacity under lock or flags paid_after_release.
-CREATE OR REPLACE FUNCTION payments.apply_ticket_payment(order_number text)
+-- payments_private.apply_ticket_payment(o)
+-- Goods out for a paid ticket order (the caller holds the order row lock):
+-- issues only the missing tickets and finalizes only the missing quantity
+-- (reserved -> sold). Idempotent. After a release (a late payment) the
+-- missing quantity comes from free capacity under the slot locks; when there
+-- is not enough, nothing is issued, nothing oversold: shortfall_at is set and
+-- the result says so (the caller opens paid_after_release). The order's own
+-- rows (tickets, the order) are written before the shared slot rows are
+-- locked, so a hot slot is held only for its counter update and the commit.
+-- The caller passes the order with its new status (settle), written here
+-- together with the markers.
+DROP FUNCTION IF EXISTS payments.apply_ticket_payment(text);
+CREATE OR REPLACE FUNCTION payments_private.apply_ticket_payment(o payments.orders)
 RETURNS jsonb
 LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    o payments.orders;
     v_reacquire boolean;
     v_shortfall jsonb;
     v_finalized integer := 0;
     v_issued integer := 0;
 BEGIN
-    o := payments.lock_order(apply_ticket_payment.order_number, 'ticket');
+    IF o.kind <> 'ticket' THEN
+        RAISE EXCEPTION 'order % is a % order, not a ticket order', o.order_number, o.kind USING ERRCODE = 'PM010';
+    END IF;
     IF o.status <> 'paid' THEN
         RAISE EXCEPTION 'order % is %, not paid', o.order_number, o.status USING ERRCODE = 'PM011';
     END IF;
-    -- capacity was handed back (expired, then paid late): the missing quantity
-    -- must come from free capacity instead of the order's own reservation
+    -- capacity was handed back (released, then paid late): the missing quantity
+    -- must come from free capacity instead of the order's own reservation,
+    -- checked under the slot locks before anything is issued
     v_reacquire := o.capacity_released_at IS NOT NULL;
-
-    PERFORM 1 FROM payments.ticket_slots AS s
-     WHERE s.id IN (SELECT i.slot_id FROM payments.ticket_order_items AS i WHERE i.order_id = o.id)
-     ORDER BY s.id
-       FOR UPDATE OF s;
-
     IF v_reacquire THEN
+        PERFORM payments_private.lock_slots(o.id);
         SELECT jsonb_agg(jsonb_build_object('slot', s.code, 'missing', i.quantity - i.finalized_quantity,
                                             'free', s.capacity - s.reserved - s.sold) ORDER BY s.id)
           INTO v_shortfall
@@ -38,31 +41,18 @@ BEGIN
          WHERE i.order_id = o.id
            AND i.quantity - i.finalized_quantity > s.capacity - s.reserved - s.sold;
         IF v_shortfall IS NOT NULL THEN
-            UPDATE payments.orders
-               SET needs_review = true, review_reason = 'paid_after_release', updated_at = now()
-             WHERE id = o.id AND review_reason IS DISTINCT FROM 'paid_after_release';
-            RETURN jsonb_build_object('effect', 'review', 'review_reason', 'paid_after_release',
-                                      'shortfall', v_shortfall);
+            UPDATE payments.orders SET shortfall_at = coalesce(shortfall_at, now()), status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
+             WHERE id = o.id AND shortfall_at IS NULL;
+            RETURN jsonb_build_object('effect', 'review', 'shortfall', true, 'missing', v_shortfall);
         END IF;
     END IF;
 
-    -- finalize the missing quantity: reserved -> sold, or free -> sold on re-acquire
-    UPDATE payments.ticket_slots AS s
-       SET reserved = s.reserved - CASE WHEN v_reacquire THEN 0 ELSE m.missing END,
-           sold = s.sold + m.missing,
-           updated_at = now()
-      FROM (SELECT i.slot_id, i.quantity - i.finalized_quantity AS missing
-              FROM payments.ticket_order_items AS i
-             WHERE i.order_id = o.id AND i.finalized_quantity < i.quantity) AS m
-     WHERE s.id = m.slot_id;
-    UPDATE payments.ticket_order_items AS i
-       SET finalized_quantity = i.quantity
-     WHERE i.order_id = o.id AND i.finalized_quantity < i.quantity;
-    GET DIAGNOSTICS v_finalized = ROW_COUNT;
-
-    -- issue only the missing tickets; seq continues after any voided ones
+    -- issue only the missing tickets; seq continues after any voided ones.
+    -- Everything that concerns this order alone comes first: the slot rows,
+    -- which every buyer of a show shares, are locked last, so they are held
+    -- only for the counter update and the commit
     INSERT INTO payments.tickets (order_item_id, seq, code)
-    SELECT i.id, t.max_seq + g, payments.random_code(16)
+    SELECT i.id, t.max_seq + g, payments_private.random_code(16)
       FROM payments.ticket_order_items AS i
       CROSS JOIN LATERAL (
             SELECT count(*) FILTER (WHERE x.status = 'active') AS active,
@@ -73,17 +63,41 @@ BEGIN
      WHERE i.order_id = o.id;
     GET DIAGNOSTICS v_issued = ROW_COUNT;
 
-    IF v_issued > 0 OR v_finalized > 0 OR o.tickets_issued_at IS NULL OR v_reacquire
-       OR o.review_reason = 'paid_after_release' THEN
+    SELECT count(*) INTO v_finalized
+      FROM payments.ticket_order_items AS i WHERE i.order_id = o.id AND i.finalized_quantity < i.quantity;
+
+    IF v_issued > 0 OR v_finalized > 0 OR o.tickets_issued_at IS NULL OR v_reacquire OR o.shortfall_at IS NOT NULL THEN
         UPDATE payments.orders
            SET tickets_issued_at = CASE WHEN v_issued > 0 OR tickets_issued_at IS NULL
                                         THEN now() ELSE tickets_issued_at END,
                capacity_released_at = NULL,
-               needs_review = needs_review AND review_reason IS DISTINCT FROM 'paid_after_release',
-               review_reason = CASE WHEN review_reason = 'paid_after_release' THEN NULL
-                                    ELSE review_reason END,
+               shortfall_at = NULL,
+               status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at,
                updated_at = now()
          WHERE id = o.id;
+    END IF;
+
+    -- finalize the missing quantity: reserved -> sold, or free -> sold on
+    -- re-acquire (slots locked in id order: no deadlock with another order)
+    IF v_finalized > 0 THEN
+        IF NOT v_reacquire THEN
+            PERFORM payments_private.lock_slots(o.id);
+        END IF;
+        WITH m AS (
+            UPDATE payments.ticket_order_items AS i
+               SET finalized_quantity = i.quantity
+              FROM (SELECT x.id, x.quantity - x.finalized_quantity AS missing
+                      FROM payments.ticket_order_items AS x
+                     WHERE x.order_id = o.id AND x.finalized_quantity < x.quantity) AS d
+             WHERE i.id = d.id
+            RETURNING i.slot_id, d.missing
+        )
+        UPDATE payments.ticket_slots AS s
+           SET reserved = s.reserved - CASE WHEN v_reacquire THEN 0 ELSE t.missing END,
+               sold = s.sold + t.missing,
+               updated_at = now()
+          FROM (SELECT m.slot_id, sum(m.missing)::integer AS missing FROM m GROUP BY m.slot_id) AS t
+         WHERE s.id = t.slot_id;
     END IF;
 
     RETURN jsonb_build_object(
@@ -94,5 +108,5 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.apply_ticket_payment(text) IS
-    'Paid ticket order: issue missing tickets, finalize missing capacity (idempotent); PM001, PM010, PM011';
+COMMENT ON FUNCTION payments_private.apply_ticket_payment(payments.orders) IS
+    'Goods out for a paid ticket order: issue missing tickets, finalize missing capacity (idempotent); PM010, PM011';

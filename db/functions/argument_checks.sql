@@ -1,11 +1,12 @@
--- payments.require_source(source) / payments.require_row_limit(value, name)
+-- payments_private.require_source(source) / payments_private.require_row_limit(value, name)
 -- Argument checks shared by the API functions, one place each, so every caller
 -- gets the same PM009 and message.
-CREATE OR REPLACE FUNCTION payments.require_source(source text)
+DROP FUNCTION IF EXISTS payments.require_source(text);
+DROP FUNCTION IF EXISTS payments.require_row_limit(integer, text);
+CREATE OR REPLACE FUNCTION payments_private.require_source(source text)
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
-SET search_path = payments, pg_temp
 AS $$
 BEGIN
     IF require_source.source IS NULL
@@ -16,14 +17,13 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.require_source(text) IS
+COMMENT ON FUNCTION payments_private.require_source(text) IS
     'Raises PM009 unless source is webhook, sync, reconcile, cron or manual';
 
-CREATE OR REPLACE FUNCTION payments.require_row_limit(value integer, name text)
+CREATE OR REPLACE FUNCTION payments_private.require_row_limit(value integer, name text)
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
-SET search_path = payments, pg_temp
 AS $$
 BEGIN
     IF require_row_limit.value IS NULL OR require_row_limit.value NOT BETWEEN 1 AND 100000 THEN
@@ -33,5 +33,5 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.require_row_limit(integer, text) IS
+COMMENT ON FUNCTION payments_private.require_row_limit(integer, text) IS
     'Raises PM009 unless a row limit / batch size is between 1 and 100000';

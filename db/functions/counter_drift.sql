@@ -1,6 +1,6 @@
 -- payments.counter_drift()
 -- Slots and variants whose counters differ from the sums implied by their
--- orders (DESIGN §7 check 6). An item holds `quantity - finalized_quantity`
+-- orders (reconciliation check 6). An item holds `quantity - finalized_quantity`
 -- reserved while its order has not released, and `finalized_quantity` sold.
 CREATE OR REPLACE FUNCTION payments.counter_drift()
 RETURNS TABLE (
@@ -54,6 +54,7 @@ AS $$
 DECLARE
     d record;
 BEGIN
+    PERFORM payments_private.require_source(repair_counter_drift.source);
     PERFORM 1 FROM payments.ticket_slots ORDER BY id FOR UPDATE;
     PERFORM 1 FROM payments.product_variants ORDER BY id FOR UPDATE;
     FOR d IN SELECT * FROM payments.counter_drift() AS c ORDER BY c.resource DESC, c.resource_id LOOP
@@ -76,9 +77,10 @@ BEGIN
         EXCEPTION WHEN check_violation THEN
             outcome := 'oversold';   -- orders imply more than capacity / stock: people decide
         END;
-        PERFORM payments.log_event(repair_counter_drift.source, 'reconcile_fix_counter_drift',
-                                   outcome, NULL,
-                                   detail || jsonb_build_object('resource', d.resource, 'code', d.code));
+        PERFORM payments_private.write_log(NULL, repair_counter_drift.source, 'reconcile_fix_counter_drift',
+            outcome, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            detail || jsonb_build_object('resource', d.resource, 'code', d.code, 'actor', session_user),
+            NULL, NULL);
         RETURN NEXT;
     END LOOP;
 END

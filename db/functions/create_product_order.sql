@@ -23,7 +23,7 @@ DECLARE
     v_priced integer;
     v_free integer;
 BEGIN
-    PERFORM payments.validate_order_header(create_product_order.order_number,
+    PERFORM payments_private.validate_order_header(create_product_order.order_number,
         create_product_order.expires_at, create_product_order.gross_amount,
         create_product_order.currency);
 
@@ -31,7 +31,7 @@ BEGIN
            array_agg(p.unit_price ORDER BY s.id),
            sum(p.quantity * p.unit_price), count(p.unit_price)
       INTO v_variant_ids, v_quantities, v_prices, v_total, v_priced
-      FROM payments.parse_order_items(create_product_order.items, 'sku', 'variant_id') AS p
+      FROM payments_private.parse_order_items(create_product_order.items, 'sku', 'variant_id') AS p
       LEFT JOIN payments.product_variants AS s
              ON s.sku = p.ref_code OR s.id = p.ref_id;
 
@@ -42,7 +42,7 @@ BEGIN
     IF cardinality(v_variant_ids) <> (SELECT count(DISTINCT x) FROM unnest(v_variant_ids) AS x) THEN
         RAISE EXCEPTION 'a variant appears more than once in items' USING ERRCODE = 'PM008';
     END IF;
-    PERFORM payments.check_items_total(create_product_order.gross_amount, v_total, v_priced,
+    PERFORM payments_private.check_items_total(create_product_order.gross_amount, v_total, v_priced,
                                        cardinality(v_variant_ids));
 
     -- orders first (the unique index serialises duplicates), then variants by id

@@ -23,7 +23,7 @@ DECLARE
     v_priced integer;
     v_free integer;
 BEGIN
-    PERFORM payments.validate_order_header(create_ticket_order.order_number,
+    PERFORM payments_private.validate_order_header(create_ticket_order.order_number,
         create_ticket_order.expires_at, create_ticket_order.gross_amount,
         create_ticket_order.currency);
 
@@ -31,7 +31,7 @@ BEGIN
            array_agg(p.unit_price ORDER BY s.id),
            sum(p.quantity * p.unit_price), count(p.unit_price)
       INTO v_slot_ids, v_quantities, v_prices, v_total, v_priced
-      FROM payments.parse_order_items(create_ticket_order.items, 'slot', 'slot_id') AS p
+      FROM payments_private.parse_order_items(create_ticket_order.items, 'slot', 'slot_id') AS p
       LEFT JOIN payments.ticket_slots AS s
              ON s.code = p.ref_code OR s.id = p.ref_id;
 
@@ -42,7 +42,7 @@ BEGIN
     IF cardinality(v_slot_ids) <> (SELECT count(DISTINCT x) FROM unnest(v_slot_ids) AS x) THEN
         RAISE EXCEPTION 'a slot appears more than once in items' USING ERRCODE = 'PM008';
     END IF;
-    PERFORM payments.check_items_total(create_ticket_order.gross_amount, v_total, v_priced,
+    PERFORM payments_private.check_items_total(create_ticket_order.gross_amount, v_total, v_priced,
                                        cardinality(v_slot_ids));
 
     -- orders first (the unique index serialises duplicates), then slots by id

@@ -1,7 +1,9 @@
 -- payments.find_mismatches(max_rows, expiry_grace)
--- DESIGN §7: orders whose state and side-effects disagree (checks 1-4), pending
--- orders past expiry that need Midtrans' answer (5) and counter drift (6).
--- Checks 1-5 read partial indexes only; check 6 aggregates all items.
+-- What reconciliation would do: orders whose `repair` column names a missing
+-- side-effect (checks 1-4; check_name is the repair), pending orders past
+-- expires_at + grace that need Midtrans' answer (check 5,
+-- needs_gateway_status) and counter drift (check 6). Checks 1-5 read partial
+-- indexes only; check 6 aggregates all items.
 CREATE OR REPLACE FUNCTION payments.find_mismatches(
     max_rows integer DEFAULT 100,
     expiry_grace interval DEFAULT '15 minutes'
@@ -14,35 +16,16 @@ SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    PERFORM payments.require_row_limit(find_mismatches.max_rows, 'max_rows');
+    PERFORM payments_private.require_row_limit(find_mismatches.max_rows, 'max_rows');
     RETURN QUERY
-    (SELECT 'paid_ticket_unfulfilled'::text, o.order_number, o.kind, o.status,
+    (SELECT o.repair, o.order_number, o.kind, o.status,
             jsonb_build_object('tickets_issued_at', o.tickets_issued_at,
-                               'capacity_released_at', o.capacity_released_at)
-       FROM payments.orders AS o
-      WHERE o.kind = 'ticket' AND o.status = 'paid' AND NOT o.needs_review
-        AND (o.tickets_issued_at IS NULL OR o.capacity_released_at IS NOT NULL)
-      ORDER BY o.id LIMIT find_mismatches.max_rows)
-    UNION ALL
-    (SELECT 'ticket_capacity_unreleased', o.order_number, o.kind, o.status, '{}'::jsonb
-       FROM payments.orders AS o
-      WHERE o.kind = 'ticket' AND o.status IN ('failed', 'expired', 'refunded')
-        AND o.capacity_released_at IS NULL
-      ORDER BY o.id LIMIT find_mismatches.max_rows)
-    UNION ALL
-    (SELECT 'paid_product_unfulfilled', o.order_number, o.kind, o.status,
-            jsonb_build_object('pickup_code', o.pickup_code IS NOT NULL,
+                               'capacity_released_at', o.capacity_released_at,
+                               'pickup_code', o.pickup_code IS NOT NULL,
                                'stock_confirmed_at', o.stock_confirmed_at,
                                'stock_released_at', o.stock_released_at)
        FROM payments.orders AS o
-      WHERE o.kind = 'product' AND o.status = 'paid' AND NOT o.needs_review
-        AND (o.pickup_code IS NULL OR o.stock_confirmed_at IS NULL OR o.stock_released_at IS NOT NULL)
-      ORDER BY o.id LIMIT find_mismatches.max_rows)
-    UNION ALL
-    (SELECT 'product_stock_unreleased', o.order_number, o.kind, o.status, '{}'::jsonb
-       FROM payments.orders AS o
-      WHERE o.kind = 'product' AND o.status IN ('failed', 'expired', 'refunded')
-        AND o.stock_released_at IS NULL
+      WHERE o.repair IS NOT NULL
       ORDER BY o.id LIMIT find_mismatches.max_rows)
     UNION ALL
     (SELECT 'needs_gateway_status', o.order_number, o.kind, o.status,
@@ -59,4 +42,4 @@ END
 $$;
 
 COMMENT ON FUNCTION payments.find_mismatches(integer, interval) IS
-    'DESIGN §7 checks 1-6: one row per order (or counter) needing attention, up to max_rows per check';
+    'Checks 1-6: one row per order (or counter) needing attention; checks 1-4 are the orders.repair column';

@@ -1,40 +1,9 @@
--- payments.orders_due_for_sync(min_age, recheck_after, max_rows)
--- Pending orders the sync should ask Midtrans about: older than min_age, and
--- never checked, checked longer than recheck_after ago, or past expires_at.
--- Least recently checked first.
-CREATE OR REPLACE FUNCTION payments.orders_due_for_sync(
-    min_age interval DEFAULT '2 minutes',
-    recheck_after interval DEFAULT '5 minutes',
-    max_rows integer DEFAULT 200
-)
-RETURNS TABLE (order_number text, expires_at timestamptz, gateway_checked_at timestamptz)
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path = payments, pg_temp
-AS $$
-#variable_conflict use_column
-BEGIN
-    PERFORM payments.require_row_limit(orders_due_for_sync.max_rows, 'max_rows');
-    RETURN QUERY
-    SELECT o.order_number, o.expires_at, o.gateway_checked_at
-      FROM payments.orders AS o
-     WHERE o.status = 'pending'
-       AND o.created_at <= now() - orders_due_for_sync.min_age
-       AND (o.gateway_checked_at IS NULL
-            OR o.gateway_checked_at <= now() - orders_due_for_sync.recheck_after
-            OR (o.expires_at <= now() AND o.gateway_checked_at <= o.expires_at))
-     ORDER BY o.gateway_checked_at NULLS FIRST, o.created_at
-     LIMIT orders_due_for_sync.max_rows;
-END
-$$;
-
-COMMENT ON FUNCTION payments.orders_due_for_sync(interval, interval, integer) IS
-    'Pending orders the sync should ask the Midtrans Status API about, least recently checked first';
+-- The runner's questions to Midtrans, and what follows from the answers.
+DROP FUNCTION IF EXISTS payments.orders_due_for_sync(interval, interval, integer);
 
 -- payments.orders_past_expiry(expiry_grace, max_rows)
--- DESIGN §7 check 5: pending orders past expires_at + grace. They need
--- Midtrans' answer (and possibly an expire call) before anything is released.
+-- Reconciliation's check 5: pending orders past expires_at + grace. They need
+-- Midtrans' answer (and possibly an expire call) before the window closes.
 CREATE OR REPLACE FUNCTION payments.orders_past_expiry(
     expiry_grace interval DEFAULT '15 minutes',
     max_rows integer DEFAULT 200
@@ -47,7 +16,7 @@ SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    PERFORM payments.require_row_limit(orders_past_expiry.max_rows, 'max_rows');
+    PERFORM payments_private.require_row_limit(orders_past_expiry.max_rows, 'max_rows');
     RETURN QUERY
     SELECT o.order_number, o.expires_at, o.needs_review
       FROM payments.orders AS o
@@ -58,13 +27,92 @@ END
 $$;
 
 COMMENT ON FUNCTION payments.orders_past_expiry(interval, integer) IS
-    'DESIGN §7 check 5: pending orders past expires_at + grace, oldest first';
+    'Check 5: pending orders past expires_at + grace, oldest first';
+
+-- payments.expire_order(order_number, source, expiry_grace, even_if_live, run_id, payload)
+-- Closes a pending order's payment window locally: the window is over and
+-- nothing at Midtrans can still pay it (Midtrans answered "no transaction",
+-- or only failed attempts; or an operator decides). The order is then
+-- released as expired, unless its ledger covers it (it is paid then).
+--   expiry_grace  NULL: now; otherwise only past expires_at + grace
+--   even_if_live  also when the ledger holds a live attempt (pending,
+--                 authorised or challenged): a later payment of it is a late
+--                 payment, re-acquired if there is room
+-- A paid or already released order, an order not yet past expiry + grace, or
+-- one with a live attempt is left as it is (decision not_closed, logged).
+-- PM001 unknown order.
+CREATE OR REPLACE FUNCTION payments.expire_order(
+    order_number text,
+    source text DEFAULT 'manual',
+    expiry_grace interval DEFAULT NULL,
+    even_if_live boolean DEFAULT false,
+    run_id bigint DEFAULT NULL,
+    payload jsonb DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = payments, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    o payments.orders;
+    v_live boolean;
+    v_why text;
+    v_result jsonb;
+    v_log_id bigint;
+    v_payload jsonb := payments_private.bounded(payments_private.scrub_secrets(expire_order.payload), 'payload');
+BEGIN
+    PERFORM payments_private.require_source(expire_order.source);
+    o := payments_private.lock_order(expire_order.order_number);
+    v_log_id := payments_private.next_log_id();
+    v_live := EXISTS (SELECT 1 FROM payments.gateway_transactions AS t
+                       WHERE t.order_id = o.id AND t.stage IN (10, 11, 20));
+    v_why := CASE WHEN o.status <> 'pending' THEN 'order is ' || o.status
+                  WHEN expire_order.expiry_grace IS NOT NULL AND o.expires_at >= now() - expire_order.expiry_grace
+                      THEN 'not past expires_at + grace'
+                  WHEN v_live AND NOT expire_order.even_if_live THEN 'a payment attempt is still live'
+             END;
+    IF v_why IS NULL THEN
+        UPDATE payments.orders SET expired_locally_at = coalesce(expired_locally_at, now()), updated_at = now()
+         WHERE id = o.id;
+        v_result := payments_private.rederive(o.id, v_log_id);
+    END IF;
+    SELECT * INTO o FROM payments.orders AS x WHERE x.id = o.id;
+    PERFORM payments_private.write_log(v_log_id, expire_order.source, 'gateway_status',
+        CASE WHEN v_why IS NOT NULL THEN 'not_closed'
+             ELSE payments_private.decision_label(v_result ->> 'previous_status', o.status, 'local', false, false) END,
+        o.order_number, NULL, 'expire', NULL, NULL, NULL, NULL,
+        jsonb_build_object('evidence', 'local', 'previous_status', coalesce(v_result ->> 'previous_status', o.status),
+                           'new_status', o.status, 'why_not', v_why, 'live_attempt', v_live,
+                           'effects', CASE WHEN coalesce(v_result -> 'effect' ->> 'effect', 'none') <> 'none'
+                                           THEN jsonb_build_array(v_result -> 'effect') ELSE '[]'::jsonb END,
+                           'expires_at', o.expires_at),
+        v_payload, expire_order.run_id);
+    IF expire_order.run_id IS NOT NULL THEN
+        PERFORM payments_private.count_in_run(expire_order.run_id, o.order_number, v_why IS NULL);
+    END IF;
+    RETURN jsonb_build_object('order_number', o.order_number, 'kind', o.kind,
+                              'previous_status', coalesce(v_result ->> 'previous_status', o.status),
+                              'new_status', o.status,
+                              'decision', CASE WHEN v_why IS NOT NULL THEN 'not_closed'
+                                               ELSE payments_private.decision_label(v_result ->> 'previous_status',
+                                                                                    o.status, 'local', false, false) END,
+                              'why_not', v_why,
+                              'effects', CASE WHEN coalesce(v_result -> 'effect' ->> 'effect', 'none') <> 'none'
+                                              THEN jsonb_build_array(v_result -> 'effect') ELSE '[]'::jsonb END,
+                              'needs_review', o.needs_review, 'log_id', v_log_id);
+END
+$$;
+
+COMMENT ON FUNCTION payments.expire_order(text, text, interval, boolean, bigint, jsonb) IS
+    'Closes a pending order''s payment window locally (released as expired unless paid); PM001';
 
 -- payments.apply_status_not_found(order_number, source, expiry_grace, run_id)
--- Midtrans answered "404 Transaction doesn't exist" for an order: the customer
--- never started a payment. Records the check; when the order is pending and
--- past expires_at + expiry_grace (NULL = never), expires it through
--- apply_gateway_status so the release is logged like any other.
+-- Midtrans answered "Transaction doesn't exist." for an order: the customer
+-- never started a payment. Sync records the check (counted as not_found in
+-- its run); reconcile (expiry_grace given) closes the window of an order past
+-- expires_at + grace through expire_order.
 CREATE OR REPLACE FUNCTION payments.apply_status_not_found(
     order_number text,
     source text,
@@ -80,51 +128,31 @@ AS $$
 DECLARE
     o payments.orders;
 BEGIN
-    PERFORM payments.require_source(apply_status_not_found.source);
-    o := payments.lock_order(apply_status_not_found.order_number);
-    IF o.status = 'pending' AND apply_status_not_found.expiry_grace IS NOT NULL
-       AND o.expires_at < now() - apply_status_not_found.expiry_grace THEN
-        -- a local decision: Midtrans sent no status, so none is claimed
-        RETURN payments.apply_gateway_status(o.order_number, 'expire', NULL, NULL, NULL, NULL,
-            apply_status_not_found.source,
-            jsonb_build_object('reason', 'no transaction at Midtrans past expires_at + grace',
-                               'expires_at', o.expires_at),
-            apply_status_not_found.run_id, 'local');
-    END IF;
+    PERFORM payments_private.require_source(apply_status_not_found.source);
+    o := payments_private.lock_order(apply_status_not_found.order_number);
     UPDATE payments.orders SET gateway_checked_at = now() WHERE id = o.id;
-    PERFORM payments.log_event(apply_status_not_found.source, 'status_not_found', 'noop',
-        o.order_number, jsonb_build_object('status', o.status, 'expires_at', o.expires_at),
-        NULL, NULL, NULL, '404', apply_status_not_found.run_id);
+    IF apply_status_not_found.expiry_grace IS NOT NULL THEN
+        RETURN payments.expire_order(o.order_number, apply_status_not_found.source,
+            apply_status_not_found.expiry_grace, true, apply_status_not_found.run_id,
+            jsonb_build_object('reason', 'no transaction at Midtrans past expires_at + grace'));
+    END IF;
+    IF apply_status_not_found.run_id IS NOT NULL THEN
+        UPDATE payments.runs AS x
+           SET not_found = x.not_found + CASE WHEN o.order_number = ANY (x.answered) THEN 0 ELSE 1 END,
+               answered = CASE WHEN o.order_number = ANY (x.answered) THEN x.answered
+                               ELSE x.answered || o.order_number END
+         WHERE x.id = apply_status_not_found.run_id AND x.finished_at IS NULL;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'run % does not exist or is finished', apply_status_not_found.run_id
+                USING ERRCODE = 'PM009';
+        END IF;
+    END IF;
     RETURN jsonb_build_object('order_number', o.order_number, 'kind', o.kind,
                               'previous_status', o.status, 'new_status', o.status,
                               'decision', 'not_found', 'effects', '[]'::jsonb,
-                              'needs_review', o.needs_review, 'review_reason', o.review_reason);
+                              'needs_review', o.needs_review);
 END
 $$;
 
 COMMENT ON FUNCTION payments.apply_status_not_found(text, text, interval, bigint) IS
-    'Midtrans has no transaction for the order: record the check, expire it when past expiry + grace';
-
--- payments.last_runs()
--- The latest finished run of each kind and the latest successful one, for
--- metrics and alerts (the runner role cannot read `runs` directly).
-CREATE OR REPLACE FUNCTION payments.last_runs()
-RETURNS TABLE (kind text, run_id bigint, finished_at timestamptz, age_seconds double precision,
-               totals jsonb, error text, last_ok_at timestamptz)
-LANGUAGE sql
-STABLE
-SECURITY DEFINER
-SET search_path = payments, pg_temp
-AS $$
-    SELECT k.kind, r.id, r.finished_at, extract(epoch FROM now() - r.finished_at)::double precision,
-           r.totals, r.error,
-           (SELECT max(ok.finished_at) FROM payments.runs AS ok
-             WHERE ok.kind = k.kind AND ok.error IS NULL AND ok.finished_at IS NOT NULL)
-      FROM (VALUES ('sync'), ('reconcile')) AS k (kind)
-      LEFT JOIN LATERAL (SELECT * FROM payments.runs AS x
-                          WHERE x.kind = k.kind AND x.finished_at IS NOT NULL
-                          ORDER BY x.started_at DESC LIMIT 1) AS r ON true
-$$;
-
-COMMENT ON FUNCTION payments.last_runs() IS
-    'Latest finished sync / reconcile run with totals, and when the last successful one finished';
+    'Midtrans has no transaction for the order: record the check; with a grace, close the window past it';

@@ -1,11 +1,11 @@
--- payments.lock_order(order_number, kind)
+-- payments_private.lock_order(order_number, kind)
 -- Locks and returns an order row (FOR UPDATE): the first lock every writer
 -- takes, so all writers of one order are serialised (lock order: orders ->
 -- items -> slots / variants by id). PM001 unknown order, PM010 wrong kind.
-CREATE OR REPLACE FUNCTION payments.lock_order(order_number text, kind text DEFAULT NULL)
+DROP FUNCTION IF EXISTS payments.lock_order(text, text);
+CREATE OR REPLACE FUNCTION payments_private.lock_order(order_number text, kind text DEFAULT NULL)
 RETURNS payments.orders
 LANGUAGE plpgsql
-SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -26,5 +26,5 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.lock_order(text, text) IS
+COMMENT ON FUNCTION payments_private.lock_order(text, text) IS
     'Locks an order row FOR UPDATE and returns it; PM001 unknown order, PM010 wrong kind';

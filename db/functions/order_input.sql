@@ -1,6 +1,7 @@
--- payments.validate_order_header(order_number, expires_at, gross_amount, currency)
+-- payments_private.validate_order_header(order_number, expires_at, gross_amount, currency)
 -- Shared input checks for create_ticket_order / create_product_order.
-CREATE OR REPLACE FUNCTION payments.validate_order_header(
+DROP FUNCTION IF EXISTS payments.validate_order_header(text, timestamptz, numeric, text);
+CREATE OR REPLACE FUNCTION payments_private.validate_order_header(
     order_number text,
     expires_at timestamptz,
     gross_amount numeric,
@@ -9,7 +10,6 @@ CREATE OR REPLACE FUNCTION payments.validate_order_header(
 RETURNS void
 LANGUAGE plpgsql
 STABLE
-SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -26,6 +26,13 @@ BEGIN
             quote_nullable(validate_order_header.expires_at)
             USING ERRCODE = 'PM009';
     END IF;
+    -- a hold is bounded (setting max_hold): an order expiring in the year 9999
+    -- would keep the last seats forever
+    IF validate_order_header.expires_at > now() + payments_private.setting('max_hold')::interval THEN
+        RAISE EXCEPTION 'expires_at % is beyond the longest hold, max_hold = %',
+            validate_order_header.expires_at, payments_private.setting('max_hold')
+            USING ERRCODE = 'PM014';
+    END IF;
     IF validate_order_header.gross_amount IS NULL OR validate_order_header.gross_amount <= 0
        OR validate_order_header.gross_amount >= 1e12
        OR validate_order_header.gross_amount <> round(validate_order_header.gross_amount, 2) THEN
@@ -41,17 +48,17 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.validate_order_header(text, timestamptz, numeric, text) IS
-    'Raises PM009 for a malformed order_number, expires_at, gross_amount or currency';
+COMMENT ON FUNCTION payments_private.validate_order_header(text, timestamptz, numeric, text) IS
+    'Raises PM009 for a malformed order_number, expires_at, gross_amount or currency, PM014 for a hold beyond max_hold';
 
--- payments.parse_order_items(items, code_key, id_key)
+-- payments_private.parse_order_items(items, code_key, id_key)
 -- Validates the items array of a create_*_order call and returns one row per
 -- item: the referenced code or id, quantity and optional unit price.
-CREATE OR REPLACE FUNCTION payments.parse_order_items(items jsonb, code_key text, id_key text)
+DROP FUNCTION IF EXISTS payments.parse_order_items(jsonb, text, text);
+CREATE OR REPLACE FUNCTION payments_private.parse_order_items(items jsonb, code_key text, id_key text)
 RETURNS TABLE (ref_code text, ref_id bigint, quantity integer, unit_price numeric)
 LANGUAGE plpgsql
 IMMUTABLE
-SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -112,16 +119,16 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.parse_order_items(jsonb, text, text) IS
+COMMENT ON FUNCTION payments_private.parse_order_items(jsonb, text, text) IS
     'Validates an items array (PM008 malformed, PM007 bad quantity) and returns its rows';
 
--- payments.check_items_total(gross_amount, items)
+-- payments_private.check_items_total(gross_amount, items)
 -- When every item carries a unit_price, their sum must equal gross_amount.
-CREATE OR REPLACE FUNCTION payments.check_items_total(gross_amount numeric, total numeric, priced integer, item_count integer)
+DROP FUNCTION IF EXISTS payments.check_items_total(numeric, numeric, integer, integer);
+CREATE OR REPLACE FUNCTION payments_private.check_items_total(gross_amount numeric, total numeric, priced integer, item_count integer)
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
-SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
@@ -134,5 +141,5 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.check_items_total(numeric, numeric, integer, integer) IS
+COMMENT ON FUNCTION payments_private.check_items_total(numeric, numeric, integer, integer) IS
     'Raises PM009 when all items are priced and their sum differs from gross_amount';

@@ -1,11 +1,11 @@
--- payments.random_code(n_chars)
+-- payments_private.random_code(n_chars)
 -- A random code over an unambiguous 32-character alphabet (no 0/O, 1/I), drawn
 -- from PostgreSQL's CSPRNG via gen_random_uuid() so no extension is needed.
-CREATE OR REPLACE FUNCTION payments.random_code(n_chars integer)
+DROP FUNCTION IF EXISTS payments.random_code(integer);
+CREATE OR REPLACE FUNCTION payments_private.random_code(n_chars integer)
 RETURNS text
 LANGUAGE plpgsql
 VOLATILE
-SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -32,5 +32,5 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.random_code(integer) IS
+COMMENT ON FUNCTION payments_private.random_code(integer) IS
     'Random code over ABCDEFGHJKLMNPQRSTUVWXYZ23456789 from the CSPRNG behind gen_random_uuid()';

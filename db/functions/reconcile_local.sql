@@ -1,14 +1,25 @@
--- payments.reconcile_local(batch_size, source, run_id)
--- DESIGN §7 checks 1-4, no network: re-runs the same side-effect function for
--- each order that needs it (at most batch_size orders per call), logs every repair
--- with its event_type and records the totals in `runs`. Candidates are locked
--- FOR UPDATE SKIP LOCKED, so concurrent reconcilers never repair the same order
--- and never wait on a webhook in flight (it is picked up by the next run).
-CREATE OR REPLACE FUNCTION payments.reconcile_local(
-    batch_size integer DEFAULT 500,
-    source text DEFAULT 'reconcile',
-    run_id bigint DEFAULT NULL
-)
+-- Reconciliation checks 1-4 (no network): every order whose `repair` column
+-- names a side-effect its status still needs gets that effect, one order per
+-- transaction. No transaction holds more than one order and its slots /
+-- variants (locked in id order), so reconciliation never waits on a hot slot
+-- for a whole batch, never makes a webhook wait behind it, and cannot
+-- deadlock with order creation, settlements or another reconciler.
+DROP FUNCTION IF EXISTS payments.reconcile_local(integer, text, bigint);
+DROP FUNCTION IF EXISTS payments.reconcile_repair(text, text, text, bigint);
+
+-- payments.reconcile_step(skip, source, run_id)
+-- One repair: takes the first order needing one (FOR UPDATE SKIP LOCKED, so
+-- concurrent reconcilers never take the same order and never wait on one in
+-- flight), re-derives its status from its ledger, runs the goods effect of
+-- that status and logs it as reconcile_<repair> (outcome repaired, flagged
+-- when short of capacity / stock, or corrected when the stored status was
+-- not the one the ledger supports). A failure is logged as reconcile_error with its
+-- SQLSTATE and rolled back to a savepoint, once per run (an order that failed
+-- in an earlier batch of the run is tried again but neither logged nor
+-- counted again). `skip` holds orders that already failed in this batch.
+-- Counts in the run (checked / changed / failed and totals mismatches_found,
+-- repaired, corrected, flagged, reconcile_<repair>); NULL when nothing is left.
+CREATE OR REPLACE FUNCTION payments.reconcile_step(skip bigint[], source text, run_id bigint)
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -16,137 +27,140 @@ SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_run bigint;
-    r record;
-    v_totals jsonb;
-    v_counts jsonb := jsonb_build_object(
-        'reconcile_fix_ticket_issued', 0, 'reconcile_release_capacity', 0,
-        'reconcile_fix_pickup_code', 0, 'reconcile_release_stock', 0);
-    v_outcome text;
-    v_repaired integer := 0;
-    v_flagged integer := 0;
-    v_errors integer := 0;
-    v_found integer := 0;
-    v_pending_due integer;
-BEGIN
-    PERFORM payments.require_row_limit(reconcile_local.batch_size, 'batch_size');
-    IF reconcile_local.source IS NULL OR reconcile_local.source NOT IN ('reconcile', 'cron', 'manual') THEN
-        RAISE EXCEPTION 'source must be reconcile, cron or manual, got %',
-            quote_nullable(reconcile_local.source) USING ERRCODE = 'PM009';
-    END IF;
-    v_run := coalesce(reconcile_local.run_id, payments.start_run('reconcile', reconcile_local.source));
-
-    -- one query per check, each matching its partial index exactly (an OR of the
-    -- four predicates is estimated at half the table and walks orders_pkey)
-    FOR r IN
-        SELECT c.order_number, c.event_type
-          FROM (SELECT o.order_number, 'reconcile_fix_ticket_issued'::text AS event_type
-                  FROM payments.orders AS o
-                 WHERE o.kind = 'ticket' AND o.status = 'paid' AND NOT o.needs_review
-                   AND (o.tickets_issued_at IS NULL OR o.capacity_released_at IS NOT NULL)
-                 ORDER BY o.id LIMIT reconcile_local.batch_size
-                   FOR UPDATE OF o SKIP LOCKED) AS c
-        UNION ALL
-        SELECT c.order_number, c.event_type
-          FROM (SELECT o.order_number, 'reconcile_release_capacity'::text AS event_type
-                  FROM payments.orders AS o
-                 WHERE o.kind = 'ticket' AND o.status IN ('failed', 'expired', 'refunded')
-                   AND o.capacity_released_at IS NULL
-                 ORDER BY o.id LIMIT reconcile_local.batch_size
-                   FOR UPDATE OF o SKIP LOCKED) AS c
-        UNION ALL
-        SELECT c.order_number, c.event_type
-          FROM (SELECT o.order_number, 'reconcile_fix_pickup_code'::text AS event_type
-                  FROM payments.orders AS o
-                 WHERE o.kind = 'product' AND o.status = 'paid' AND NOT o.needs_review
-                   AND (o.pickup_code IS NULL OR o.stock_confirmed_at IS NULL
-                        OR o.stock_released_at IS NOT NULL)
-                 ORDER BY o.id LIMIT reconcile_local.batch_size
-                   FOR UPDATE OF o SKIP LOCKED) AS c
-        UNION ALL
-        SELECT c.order_number, c.event_type
-          FROM (SELECT o.order_number, 'reconcile_release_stock'::text AS event_type
-                  FROM payments.orders AS o
-                 WHERE o.kind = 'product' AND o.status IN ('failed', 'expired', 'refunded')
-                   AND o.stock_released_at IS NULL
-                 ORDER BY o.id LIMIT reconcile_local.batch_size
-                   FOR UPDATE OF o SKIP LOCKED) AS c
-         LIMIT reconcile_local.batch_size
-    LOOP
-        v_found := v_found + 1;
-        v_outcome := payments.reconcile_repair(r.order_number, r.event_type, reconcile_local.source, v_run);
-        IF v_outcome = 'repaired' THEN
-            v_repaired := v_repaired + 1;
-            v_counts := jsonb_set(v_counts, ARRAY[r.event_type], to_jsonb((v_counts ->> r.event_type)::integer + 1));
-        ELSIF v_outcome = 'flagged' THEN
-            v_flagged := v_flagged + 1;
-        ELSE
-            v_errors := v_errors + 1;
-        END IF;
-    END LOOP;
-
-    -- check 5 is the runner's (it needs Midtrans); count what waits for it
-    SELECT count(*) INTO v_pending_due
-      FROM (SELECT 1 FROM payments.orders AS o
-             WHERE o.status = 'pending' AND o.expires_at < now()
-             ORDER BY o.expires_at   -- walks orders_pending_expires_idx, not the table
-             LIMIT reconcile_local.batch_size) AS due;
-
-    v_totals := jsonb_build_object('run_id', v_run, 'mismatches_found', v_found,
-                                   'repaired', v_repaired, 'flagged', v_flagged, 'errors', v_errors,
-                                   'pending_past_expiry', v_pending_due)
-                || v_counts;
-    IF reconcile_local.run_id IS NULL THEN
-        PERFORM payments.finish_run(v_run, v_totals);
-    END IF;
-    RETURN v_totals;
-END
-$$;
-
-COMMENT ON FUNCTION payments.reconcile_local(integer, text, bigint) IS
-    'DESIGN §7 checks 1-4: repair in batches (SKIP LOCKED), log each repair, record totals in runs';
-
--- payments.reconcile_repair(order_number, event_type, source, run_id)
--- Repairs one (locked) order by re-running its side-effect function and logs
--- the repair. A failure is logged as reconcile_error with its SQLSTATE and
--- rolled back to a savepoint, so one broken order never blocks the others.
-CREATE OR REPLACE FUNCTION payments.reconcile_repair(
-    order_number text, event_type text, source text, run_id bigint
-)
-RETURNS text
-LANGUAGE plpgsql
-SET search_path = payments, pg_temp
-AS $$
-#variable_conflict use_column
-DECLARE
+    o payments.orders;
+    v_log_id bigint;
     v_effect jsonb;
     v_outcome text;
     v_state text;
     v_message text;
+    v_again boolean := false;
 BEGIN
+    IF reconcile_step.source IS NULL OR reconcile_step.source NOT IN ('reconcile', 'cron', 'manual') THEN
+        RAISE EXCEPTION 'source must be reconcile, cron or manual, got %',
+            quote_nullable(reconcile_step.source) USING ERRCODE = 'PM009';
+    END IF;
+    UPDATE payments.runs SET local_done = true
+     WHERE id = reconcile_step.run_id AND kind = 'reconcile' AND finished_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run % is not an open reconcile run', reconcile_step.run_id USING ERRCODE = 'PM009';
+    END IF;
+    SELECT * INTO o FROM payments.orders AS x
+     WHERE x.repair IS NOT NULL AND x.id <> ALL (coalesce(reconcile_step.skip, '{}'::bigint[]))
+     ORDER BY x.id
+     LIMIT 1
+       FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    v_log_id := payments_private.next_log_id();
     BEGIN
-        v_effect := CASE reconcile_repair.event_type
-            WHEN 'reconcile_fix_ticket_issued' THEN payments.apply_ticket_payment(reconcile_repair.order_number)
-            WHEN 'reconcile_release_capacity' THEN payments.release_ticket_capacity(reconcile_repair.order_number)
-            WHEN 'reconcile_fix_pickup_code' THEN payments.apply_product_payment(reconcile_repair.order_number)
-            WHEN 'reconcile_release_stock' THEN payments.release_product_stock(reconcile_repair.order_number)
-        END;
-        v_outcome := CASE WHEN v_effect ->> 'effect' = 'review' THEN 'flagged' ELSE 'repaired' END;
-        PERFORM payments.log_event(reconcile_repair.source, reconcile_repair.event_type, v_outcome,
-                                   reconcile_repair.order_number, v_effect, NULL, NULL, NULL, NULL,
-                                   reconcile_repair.run_id);
-        RETURN v_outcome;
+        -- the status is re-derived from the ledger first: a status written by
+        -- foreign code that no payment supports is corrected, never fulfilled
+        v_effect := payments_private.rederive(o.id, v_log_id);
+        v_outcome := CASE WHEN v_effect ->> 'shortfall' = 'true' THEN 'flagged'
+                          WHEN v_effect ->> 'status' <> o.status THEN 'corrected'
+                          ELSE 'repaired' END;
+        PERFORM payments_private.write_log(v_log_id, reconcile_step.source, 'reconcile_' || o.repair, v_outcome,
+            o.order_number, NULL, NULL, NULL, NULL, NULL, NULL, v_effect, NULL, reconcile_step.run_id);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+        v_outcome := 'error';
+        -- an order that already failed in this run (an earlier batch) is
+        -- logged and counted once
+        v_again := EXISTS (SELECT 1 FROM payments.webhook_logs AS l
+                            WHERE l.run_id = reconcile_step.run_id AND l.event_type = 'reconcile_error'
+                              AND l.order_number = o.order_number);
+        IF NOT v_again THEN
+            PERFORM payments_private.write_log(v_log_id, reconcile_step.source, 'reconcile_error', v_state,
+                o.order_number, NULL, NULL, NULL, NULL, NULL, NULL,
+                jsonb_build_object('repair', o.repair, 'sqlstate', v_state, 'message', left(v_message, 500)),
+                NULL, reconcile_step.run_id);
+        END IF;
     END;
-    PERFORM payments.log_event(reconcile_repair.source, 'reconcile_error', v_state,
-                               reconcile_repair.order_number,
-                               jsonb_build_object('repair', reconcile_repair.event_type,
-                                                  'sqlstate', v_state, 'message', v_message),
-                               NULL, NULL, NULL, NULL, reconcile_repair.run_id);
-    RETURN 'error';
+    IF v_again THEN
+        RETURN jsonb_build_object('order_id', o.id, 'order_number', o.order_number, 'repair', o.repair,
+                                  'outcome', v_outcome, 'again', true);
+    END IF;
+    UPDATE payments.runs
+       SET checked = checked + 1,
+           changed = changed + CASE WHEN v_outcome IN ('repaired', 'corrected') THEN 1 ELSE 0 END,
+           failed = failed + CASE WHEN v_outcome = 'error' THEN 1 ELSE 0 END,
+           -- per repair kind the repairs made; corrections (a status no payment
+           -- supports, put back) and flags counted apart
+           totals = jsonb_set(totals, ARRAY['reconcile_' || o.repair],
+                              to_jsonb(coalesce((totals ->> ('reconcile_' || o.repair))::integer, 0)
+                                       + CASE WHEN v_outcome = 'repaired' THEN 1 ELSE 0 END))
+                    || jsonb_build_object('mismatches_found', coalesce((totals ->> 'mismatches_found')::integer, 0) + 1,
+                                          'repaired', coalesce((totals ->> 'repaired')::integer, 0)
+                                                      + CASE WHEN v_outcome = 'repaired' THEN 1 ELSE 0 END,
+                                          'flagged', coalesce((totals ->> 'flagged')::integer, 0)
+                                                     + CASE WHEN v_outcome = 'flagged' THEN 1 ELSE 0 END,
+                                          'corrected', coalesce((totals ->> 'corrected')::integer, 0)
+                                                       + CASE WHEN v_outcome = 'corrected' THEN 1 ELSE 0 END)
+     WHERE id = reconcile_step.run_id;
+    RETURN jsonb_build_object('order_id', o.id, 'order_number', o.order_number, 'repair', o.repair,
+                              'outcome', v_outcome);
 END
 $$;
 
-COMMENT ON FUNCTION payments.reconcile_repair(text, text, text, bigint) IS
-    'Repairs one order for reconcile_local and logs it (reconcile_fix_* / reconcile_release_* / reconcile_error)';
+COMMENT ON FUNCTION payments.reconcile_step(bigint[], text, bigint) IS
+    'One reconciliation repair (SKIP LOCKED), logged and counted in its run; NULL when none is left; PM009';
+
+-- CALL payments.reconcile_local(batch_size, source, run_id, totals)
+-- Up to batch_size repairs, each committed on its own. Without a run_id it
+-- opens and finishes its own run (pg_cron: source 'cron'). Call it with CALL
+-- outside a transaction block (psql, pg_cron, an autocommit connection); the
+-- INOUT totals come back as the result row.
+CREATE OR REPLACE PROCEDURE payments.reconcile_local(
+    batch_size integer DEFAULT 500,
+    source text DEFAULT 'reconcile',
+    run_id bigint DEFAULT NULL,
+    INOUT totals jsonb DEFAULT NULL
+)
+LANGUAGE plpgsql
+-- no SET search_path: a procedure with a SET clause cannot COMMIT; it runs
+-- with its caller's rights and names everything schema-qualified
+AS $$
+DECLARE
+    v_run bigint := reconcile_local.run_id;
+    v_step jsonb;
+    v_skip bigint[] := '{}';
+    v_found integer := 0;
+    v_repaired integer := 0;
+    v_flagged integer := 0;
+    v_errors integer := 0;
+    v_corrected integer := 0;
+BEGIN
+    IF reconcile_local.batch_size IS NULL OR reconcile_local.batch_size NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 100000, got %',
+            quote_nullable(reconcile_local.batch_size) USING ERRCODE = 'PM009';
+    END IF;
+    IF v_run IS NULL THEN
+        v_run := payments.start_run('reconcile', reconcile_local.source);
+        COMMIT;
+    END IF;
+    FOR i IN 1 .. reconcile_local.batch_size LOOP
+        v_step := payments.reconcile_step(v_skip, reconcile_local.source, v_run);
+        COMMIT;
+        EXIT WHEN v_step IS NULL;
+        v_found := v_found + 1;
+        CASE v_step ->> 'outcome'
+        WHEN 'repaired' THEN v_repaired := v_repaired + 1;
+        WHEN 'corrected' THEN v_corrected := v_corrected + 1;
+        WHEN 'flagged' THEN v_flagged := v_flagged + 1;
+        ELSE
+            v_errors := v_errors + 1;
+            v_skip := v_skip || (v_step ->> 'order_id')::bigint;
+        END CASE;
+    END LOOP;
+    totals := jsonb_build_object('run_id', v_run, 'mismatches_found', v_found, 'repaired', v_repaired,
+                                 'corrected', v_corrected, 'flagged', v_flagged, 'errors', v_errors);
+    IF reconcile_local.run_id IS NULL THEN
+        PERFORM payments.finish_run(v_run, totals - 'run_id');
+    END IF;
+    COMMIT;
+END
+$$;
+
+COMMENT ON PROCEDURE payments.reconcile_local(integer, text, bigint, jsonb) IS
+    'Reconciliation checks 1-4: up to batch_size repairs, one transaction each; CALL outside a transaction block';

@@ -1,22 +1,22 @@
--- payments.release_product_stock(order_number)
--- Side-effect of a failed / expired / refunded product order (DESIGN §6):
--- hands back reserved (and, after a reversal or refund, sold) stock once,
--- guarded by stock_released_at. A pickup code issued for the voided payment
--- is withdrawn (kept in the effect, hence in webhook_logs) so it cannot be
--- redeemed; a later payment gets a new one.
-CREATE OR REPLACE FUNCTION payments.release_product_stock(order_number text)
+-- payments_private.release_product_stock(o)
+-- Goods released for a failed / expired / refunded product order (the caller
+-- holds the order row lock): hands back reserved (and, after a reversal or
+-- refund, sold) stock once, guarded by stock_released_at. A pickup code issued
+-- for the voided payment is withdrawn so it cannot be redeemed (the log says
+-- that it was, never the code); a later payment gets a new one.
+DROP FUNCTION IF EXISTS payments.release_product_stock(text);
+CREATE OR REPLACE FUNCTION payments_private.release_product_stock(o payments.orders)
 RETURNS jsonb
 LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    o payments.orders;
     v_released integer := 0;
     v_returned integer := 0;
 BEGIN
-    o := payments.lock_order(release_product_stock.order_number, 'product');
+    IF o.kind <> 'product' THEN
+        RAISE EXCEPTION 'order % is a % order, not a product order', o.order_number, o.kind USING ERRCODE = 'PM010';
+    END IF;
     IF o.status NOT IN ('failed', 'expired', 'refunded') THEN
         RAISE EXCEPTION 'order % is %; only failed, expired or refunded orders release stock',
             o.order_number, o.status USING ERRCODE = 'PM011';
@@ -25,10 +25,7 @@ BEGIN
         RETURN jsonb_build_object('effect', 'none');
     END IF;
 
-    PERFORM 1 FROM payments.product_variants AS v
-     WHERE v.id IN (SELECT i.variant_id FROM payments.product_order_items AS i WHERE i.order_id = o.id)
-     ORDER BY v.id
-       FOR UPDATE OF v;
+    PERFORM payments_private.lock_variants(o.id);
 
     SELECT coalesce(sum(i.quantity - i.finalized_quantity), 0), coalesce(sum(i.finalized_quantity), 0)
       INTO v_released, v_returned
@@ -44,13 +41,14 @@ BEGIN
        SET finalized_quantity = 0
      WHERE i.order_id = o.id AND i.finalized_quantity <> 0;
     UPDATE payments.orders
-       SET stock_released_at = now(), stock_confirmed_at = NULL, pickup_code = NULL, updated_at = now()
+       SET stock_released_at = now(), stock_confirmed_at = NULL, pickup_code = NULL, shortfall_at = NULL,
+           status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
      WHERE id = o.id;
 
     RETURN jsonb_build_object('effect', 'stock_released', 'reserved_released', v_released,
-                              'sold_returned', v_returned, 'pickup_code_voided', o.pickup_code);
+                              'sold_returned', v_returned, 'pickup_code_voided', o.pickup_code IS NOT NULL);
 END
 $$;
 
-COMMENT ON FUNCTION payments.release_product_stock(text) IS
-    'Failed/expired/refunded product order: return held stock once; PM001, PM010, PM011';
+COMMENT ON FUNCTION payments_private.release_product_stock(payments.orders) IS
+    'Goods released for a failed/expired/refunded product order: return held stock once; PM010, PM011';

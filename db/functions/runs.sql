@@ -1,7 +1,69 @@
--- payments.start_run(kind, source) / payments.finish_run(run_id, totals, error)
--- Per-run bookkeeping for sync and reconciliation (DESIGN §7, §8): a row in
--- `runs`, and on finish one webhook_logs entry `sync_run` / `reconcile_run`
--- carrying the totals.
+-- Runs of sync, reconcile and prune (payments.runs). The counters of a run are
+-- written by the functions that do its work (apply_gateway_status,
+-- expire_order, apply_status_not_found, reconcile_local, prune_logs), so a
+-- finished run proves what it did: opening and finishing a sync without
+-- checking the orders it found due leaves it failed, and the staleness alert
+-- keeps firing.
+
+DROP FUNCTION IF EXISTS payments.start_run(text, text);
+DROP FUNCTION IF EXISTS payments.finish_run(bigint, jsonb, text);
+
+-- payments.start_sync(min_age, recheck_after, max_rows, orders)
+-- Opens a sync run and returns it with the orders it must check: pending
+-- orders older than min_age that were never checked, checked longer than
+-- recheck_after ago, or are past expires_at (least recently checked first);
+-- or exactly `orders` (`payments sync --order`), whatever their status.
+-- Unknown order numbers in `orders` are returned too (the Status API decides).
+CREATE OR REPLACE FUNCTION payments.start_sync(
+    min_age interval DEFAULT '2 minutes',
+    recheck_after interval DEFAULT '5 minutes',
+    max_rows integer DEFAULT 200,
+    orders text[] DEFAULT NULL
+)
+RETURNS TABLE (run_id bigint, order_number text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = payments, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_run bigint;
+    v_due text[];
+BEGIN
+    PERFORM payments_private.require_row_limit(start_sync.max_rows, 'max_rows');
+    IF start_sync.orders IS NOT NULL THEN
+        IF cardinality(start_sync.orders) > start_sync.max_rows THEN
+            RAISE EXCEPTION 'at most % orders per sync, got %', start_sync.max_rows, cardinality(start_sync.orders)
+                USING ERRCODE = 'PM009';
+        END IF;
+        SELECT array_agg(DISTINCT left(x, 100)) INTO v_due FROM unnest(start_sync.orders) AS x WHERE x IS NOT NULL;
+    ELSE
+        SELECT array_agg(d.order_number) INTO v_due
+          FROM (SELECT o.order_number
+                  FROM payments.orders AS o
+                 WHERE o.status = 'pending'
+                   AND o.created_at <= now() - start_sync.min_age
+                   AND (o.gateway_checked_at IS NULL
+                        OR o.gateway_checked_at <= now() - start_sync.recheck_after
+                        OR (o.expires_at <= now() AND o.gateway_checked_at <= o.expires_at))
+                 ORDER BY o.gateway_checked_at NULLS FIRST, o.created_at
+                 LIMIT start_sync.max_rows) AS d;
+    END IF;
+    INSERT INTO payments.runs (kind, source, due, due_orders)
+    VALUES ('sync', 'sync', coalesce(cardinality(v_due), 0), coalesce(v_due, '{}'))
+    RETURNING id INTO v_run;
+    RETURN QUERY SELECT v_run, x FROM unnest(coalesce(v_due, '{}'::text[])) AS x;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT v_run, NULL::text;   -- the run, with nothing due
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION payments.start_sync(interval, interval, integer, text[]) IS
+    'Opens a sync run and returns the orders it must check (order_number NULL when none is due)';
+
+-- payments.start_run(kind, source)
+-- Opens a reconcile or prune run (a sync run is opened by start_sync).
 CREATE OR REPLACE FUNCTION payments.start_run(kind text, source text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -12,25 +74,55 @@ AS $$
 DECLARE
     v_id bigint;
 BEGIN
-    IF start_run.kind IS NULL OR start_run.kind NOT IN ('sync', 'reconcile') THEN
-        RAISE EXCEPTION 'run kind must be sync or reconcile, got %', quote_nullable(start_run.kind)
-            USING ERRCODE = 'PM009';
+    IF start_run.kind IS NULL OR start_run.kind NOT IN ('reconcile', 'prune') THEN
+        RAISE EXCEPTION 'run kind must be reconcile or prune (a sync run is opened by start_sync), got %',
+            quote_nullable(start_run.kind) USING ERRCODE = 'PM009';
     END IF;
-    IF coalesce(start_run.source, start_run.kind) NOT IN ('sync', 'reconcile', 'cron', 'manual') THEN
-        RAISE EXCEPTION 'run source must be sync, reconcile, cron or manual, got %',
+    IF coalesce(start_run.source, 'reconcile') NOT IN ('reconcile', 'cron', 'manual') THEN
+        RAISE EXCEPTION 'run source must be reconcile, cron or manual, got %',
             quote_nullable(start_run.source) USING ERRCODE = 'PM009';
     END IF;
-    INSERT INTO payments.runs (kind, source)
-    VALUES (start_run.kind, coalesce(start_run.source, start_run.kind))
+    INSERT INTO payments.runs (kind, source) VALUES (start_run.kind, coalesce(start_run.source, 'reconcile'))
     RETURNING id INTO v_id;
     RETURN v_id;
 END
 $$;
 
 COMMENT ON FUNCTION payments.start_run(text, text) IS
-    'Opens a run (kind sync | reconcile; source sync | reconcile | cron | manual) and returns its id; PM009';
+    'Opens a reconcile or prune run (source reconcile | cron | manual) and returns its id; PM009';
 
-CREATE OR REPLACE FUNCTION payments.finish_run(run_id bigint, totals jsonb, error text DEFAULT NULL)
+-- payments.run_failed(run_id, order_number, reason)
+-- The runner could not check one order of a run (Midtrans down, the database
+-- refused the answer): counted, so the run cannot finish clean.
+CREATE OR REPLACE FUNCTION payments.run_failed(run_id bigint, order_number text, reason text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = payments, pg_temp
+AS $$
+BEGIN
+    UPDATE payments.runs AS x
+       SET failed = x.failed + 1,
+           answered = CASE WHEN run_failed.order_number = ANY (x.answered) THEN x.answered
+                           ELSE x.answered || run_failed.order_number END
+     WHERE x.id = run_failed.run_id AND x.finished_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run % does not exist or is finished', run_failed.run_id USING ERRCODE = 'PM009';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION payments.run_failed(bigint, text, text) IS
+    'Counts an order a run could not check; PM009 for a finished or unknown run';
+
+-- payments.finish_run(run_id, extra, error)
+-- Closes a run. Its totals are its counters (extra, a JSON object, only adds
+-- the runner's own figures, e.g. expire calls made; it can neither override
+-- nor stand in for a counter the run keeps itself). A run is
+-- ok when no error is given, nothing failed and, for a sync, every due order
+-- was answered; for a reconcile, when reconcile_local ran in it. Logs one
+-- sync_run / reconcile_run / prune_run row.
+CREATE OR REPLACE FUNCTION payments.finish_run(run_id bigint, extra jsonb DEFAULT '{}'::jsonb, error text DEFAULT NULL)
 RETURNS payments.runs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -39,25 +131,95 @@ AS $$
 #variable_conflict use_column
 DECLARE
     r payments.runs;
+    v_problem text;
 BEGIN
+    IF finish_run.extra IS NOT NULL AND jsonb_typeof(finish_run.extra) <> 'object' THEN
+        RAISE EXCEPTION 'extra must be a JSON object, got %', jsonb_typeof(finish_run.extra) USING ERRCODE = 'PM009';
+    END IF;
+    SELECT * INTO r FROM payments.runs AS x WHERE x.id = finish_run.run_id AND x.finished_at IS NULL
+       FOR NO KEY UPDATE;   -- compatible with the KEY SHARE of log rows naming the run (FK)
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run % does not exist or is already finished', finish_run.run_id USING ERRCODE = 'PM009';
+    END IF;
+    v_problem := coalesce(left(finish_run.error, 2000),
+        CASE WHEN r.failed > 0 THEN r.failed || CASE r.kind WHEN 'reconcile' THEN ' repair(s) failed'
+                                                             ELSE ' order(s) could not be checked' END
+             WHEN r.kind = 'sync' AND NOT r.due_orders <@ r.answered
+                 THEN (SELECT count(*) FROM unnest(r.due_orders) AS d WHERE NOT d = ANY (r.answered))
+                      || ' of ' || r.due || ' due order(s) were never checked'
+             WHEN r.kind = 'reconcile' AND NOT r.local_done THEN 'reconcile_local never ran in this run'
+        END);
     UPDATE payments.runs AS x
        SET finished_at = clock_timestamp(),
-           totals = coalesce(finish_run.totals, '{}'::jsonb),
-           error = left(finish_run.error, 2000)
-     WHERE x.id = finish_run.run_id AND x.finished_at IS NULL
+           ok = v_problem IS NULL,
+           error = v_problem,
+           -- the caller's extra figures never stand in for a counter
+           totals = (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+                       FROM jsonb_each(jsonb_strip_nulls(coalesce(finish_run.extra, '{}'::jsonb))) AS e
+                      WHERE e.key NOT IN ('due', 'checked', 'changed', 'not_found', 'errors', 'ok',
+                                          'mismatches_found', 'repaired', 'corrected', 'flagged')
+                        AND e.key NOT LIKE 'reconcile\_%')
+                    || CASE WHEN x.kind = 'reconcile'
+                            THEN '{"mismatches_found": 0, "repaired": 0, "corrected": 0, "flagged": 0}'::jsonb
+                            ELSE '{}'::jsonb END
+                    || x.totals
+                    || jsonb_strip_nulls(jsonb_build_object('due', x.due, 'checked', x.checked,
+                                                            'changed', x.changed, 'not_found', x.not_found,
+                                                            'errors', x.failed))
+     WHERE x.id = r.id
     RETURNING * INTO r;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'run % does not exist or is already finished', finish_run.run_id
-            USING ERRCODE = 'PM009';
-    END IF;
-    INSERT INTO payments.webhook_logs (source, event_type, outcome, detail, run_id)
-    VALUES (r.source, r.kind || '_run', CASE WHEN r.error IS NULL THEN 'ok' ELSE 'error' END,
-            jsonb_build_object('totals', r.totals, 'error', r.error,
-                               'started_at', r.started_at, 'finished_at', r.finished_at),
-            r.id);
+    PERFORM payments_private.write_log(NULL, r.source, r.kind || '_run', CASE WHEN r.ok THEN 'ok' ELSE 'error' END,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        jsonb_build_object('totals', r.totals, 'error', r.error, 'started_at', r.started_at,
+                           'finished_at', r.finished_at),
+        NULL, r.id);
     RETURN r;
 END
 $$;
 
 COMMENT ON FUNCTION payments.finish_run(bigint, jsonb, text) IS
-    'Closes a run with its totals (and error) and logs a sync_run / reconcile_run event; PM009 unknown run';
+    'Closes a run from its own counters (ok only when it did its work) and logs a *_run row; PM009';
+
+-- payments.last_runs()
+-- The latest finished run of each kind and when the last ok one finished, for
+-- metrics and alerts (the runner role cannot read `runs` directly).
+DROP FUNCTION IF EXISTS payments.last_runs();
+CREATE OR REPLACE FUNCTION payments.last_runs()
+RETURNS TABLE (kind text, run_id bigint, finished_at timestamptz, age_seconds double precision,
+               totals jsonb, error text, last_ok_at timestamptz)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = payments, pg_temp
+AS $$
+    SELECT k.kind, r.id, r.finished_at, extract(epoch FROM now() - r.finished_at)::double precision,
+           r.totals, r.error,
+           (SELECT max(ok.finished_at) FROM payments.runs AS ok WHERE ok.kind = k.kind AND ok.ok)
+      FROM (VALUES ('sync'), ('reconcile'), ('prune')) AS k (kind)
+      LEFT JOIN LATERAL (SELECT * FROM payments.runs AS x
+                          WHERE x.kind = k.kind AND x.finished_at IS NOT NULL
+                          ORDER BY x.started_at DESC, x.id DESC LIMIT 1) AS r ON true
+$$;
+
+COMMENT ON FUNCTION payments.last_runs() IS
+    'Latest finished sync / reconcile / prune run with totals, and when the last ok one finished';
+
+-- payments.recent_runs(max_rows)
+-- The latest runs with their totals, newest first (payments runs).
+CREATE OR REPLACE FUNCTION payments.recent_runs(max_rows integer DEFAULT 20)
+RETURNS TABLE (id bigint, kind text, source text, started_at timestamptz, finished_at timestamptz, ok boolean,
+               totals jsonb, error text)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = payments, pg_temp
+AS $$
+BEGIN
+    PERFORM payments_private.require_row_limit(recent_runs.max_rows, 'max_rows');
+    RETURN QUERY
+    SELECT r.id, r.kind, r.source, r.started_at, r.finished_at, r.ok, r.totals, r.error
+      FROM payments.runs AS r ORDER BY r.id DESC LIMIT recent_runs.max_rows;
+END
+$$;
+
+COMMENT ON FUNCTION payments.recent_runs(integer) IS 'The latest runs with their totals, newest first';

@@ -75,19 +75,20 @@ $$;
 COMMENT ON FUNCTION payments.status_code_documented(text, text, text, text) IS
     'Does a documented Midtrans source (notification, status_api, action) send this status_code with this status? local: status_code must be NULL';
 
--- payments.scrub_secrets(value)
+-- payments_private.scrub_secrets(value)
 -- A JSON value without its secrets. The signature_key member is removed where
 -- Midtrans puts it (the body, and the notification / status bodies the runner
 -- nests); anywhere deeper, and inside strings (the kept prefix of a malformed
 -- body), the string after "signature_key" is replaced by [scrubbed]. Text
 -- level, not recursive: any nesting depth costs one pass. Whatever a caller
 -- passes, no stored row holds a signature a reader could replay.
-CREATE OR REPLACE FUNCTION payments.scrub_secrets(value jsonb)
+DROP FUNCTION IF EXISTS payments.scrub_secrets(jsonb);
+DROP FUNCTION IF EXISTS payments.scrub_secrets_walk(jsonb);
+CREATE OR REPLACE FUNCTION payments_private.scrub_secrets(value jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 IMMUTABLE
 PARALLEL SAFE
-SET search_path = payments, pg_temp
 AS $$
 DECLARE
     v jsonb := scrub_secrets.value;
@@ -114,5 +115,5 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION payments.scrub_secrets(jsonb) IS
+COMMENT ON FUNCTION payments_private.scrub_secrets(jsonb) IS
     'Removes signature_key members (body, nested notification / status) and replaces any other signature_key string value';

@@ -216,7 +216,7 @@ CREATE INDEX orders_paid_unfulfilled_since_idx ON payments.orders (paid_at)
         OR (kind = 'product' AND (pickup_code IS NULL OR stock_confirmed_at IS NULL
                                   OR stock_released_at IS NOT NULL)));
 
--- Result of normalize_midtrans_status (DESIGN §4).
+-- Result of normalize_midtrans_status (the status mapping of that release).
 CREATE TYPE payments.normalized_status AS (
     order_status   text,    -- pending | paid | failed | expired | refunded | NULL (unchanged)
     review_reason  text,    -- set when the event flags the order for review

@@ -65,7 +65,11 @@ $$;
 
 CREATE OR REPLACE FUNCTION test_helpers.review(order_number text)
 RETURNS text LANGUAGE sql AS $$
-    SELECT o.review_reason FROM payments.orders AS o WHERE o.order_number = review.order_number
+    -- every open review reason of the order, sorted and comma-separated; NULL when none
+    SELECT string_agg(DISTINCT v.reason, ',' ORDER BY v.reason)
+      FROM payments.order_reviews AS v
+      JOIN payments.orders AS o ON o.id = v.order_id
+     WHERE o.order_number = review.order_number AND v.resolved_at IS NULL
 $$;
 
 CREATE OR REPLACE FUNCTION test_helpers.active_tickets(order_number text)
@@ -172,7 +176,8 @@ RETURNS jsonb LANGUAGE sql AS $$
                      WHEN 'ticket' THEN o.tickets_issued_at IS NOT NULL AND o.capacity_released_at IS NULL
                      ELSE o.pickup_code IS NOT NULL AND o.stock_confirmed_at IS NOT NULL
                           AND o.stock_released_at IS NULL END,
-        'released', coalesce(o.capacity_released_at, o.stock_released_at) IS NOT NULL)
+        'released', coalesce(o.capacity_released_at, o.stock_released_at) IS NOT NULL,
+        'open_reviews', test_helpers.review(o.order_number))
       FROM payments.orders AS o WHERE o.order_number = fingerprint.order_number
 $$;
 
@@ -186,7 +191,108 @@ RETURNS void LANGUAGE sql AS $$
            tickets_issued_at = o.tickets_issued_at - interval '1 day',
            capacity_released_at = o.capacity_released_at - interval '1 day',
            stock_confirmed_at = o.stock_confirmed_at - interval '1 day',
-           stock_released_at = o.stock_released_at - interval '1 day',
-           gateway_event_at = o.gateway_event_at - interval '1 day'
+           stock_released_at = o.stock_released_at - interval '1 day'
      WHERE o.order_number = backdate.order_number
+$$;
+
+-- ---------------------------------------------------------------------------
+-- The money ledger (migration 0004)
+
+-- a Midtrans event with a body (e.g. settlement_time, refunds[].created_at,
+-- refund_amount), otherwise like test_helpers.gateway
+CREATE OR REPLACE FUNCTION test_helpers.gateway_with(
+    order_number text, transaction_status text, fraud_status text, transaction_id text,
+    payload jsonb, amount numeric DEFAULT NULL, source text DEFAULT 'webhook')
+RETURNS jsonb LANGUAGE sql AS $$
+    SELECT payments.apply_gateway_status(gateway_with.order_number, gateway_with.transaction_status,
+        gateway_with.fraud_status,
+        coalesce(gateway_with.amount, (SELECT o.gross_amount FROM payments.orders AS o
+                                        WHERE o.order_number = gateway_with.order_number)),
+        gateway_with.transaction_id, test_helpers.code_for(gateway_with.transaction_status, gateway_with.fraud_status),
+        gateway_with.source, gateway_with.payload)
+$$;
+
+-- one ledger row of an order, e.g. (test_helpers.tx('T-1', 'tx-1')).stage
+CREATE OR REPLACE FUNCTION test_helpers.tx(order_number text, transaction_id text)
+RETURNS payments.gateway_transactions LANGUAGE sql AS $$
+    SELECT t.* FROM payments.gateway_transactions AS t
+      JOIN payments.orders AS o ON o.id = t.order_id
+     WHERE o.order_number = tx.order_number AND t.transaction_id = tx.transaction_id
+$$;
+
+-- an order's ledger as 'transaction_id:stage' sorted by transaction_id,
+-- e.g. 'tx-1:22,tx-2:30'; NULL when empty
+CREATE OR REPLACE FUNCTION test_helpers.ledger(order_number text)
+RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(t.transaction_id || ':' || t.stage, ',' ORDER BY t.transaction_id)
+      FROM payments.gateway_transactions AS t
+      JOIN payments.orders AS o ON o.id = t.order_id
+     WHERE o.order_number = ledger.order_number
+$$;
+
+-- every open review of an order as 'reason:subject', sorted, comma-separated
+-- (subject '' for the order as a whole: 'duplicate_payment:'); NULL when none
+CREATE OR REPLACE FUNCTION test_helpers.open_reviews(order_number text)
+RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(v.reason || ':' || v.subject, ',' ORDER BY v.reason, v.subject)
+      FROM payments.order_reviews AS v
+      JOIN payments.orders AS o ON o.id = v.order_id
+     WHERE o.order_number = open_reviews.order_number AND v.resolved_at IS NULL
+$$;
+
+-- how a review of an order was closed ('auto', 'dismiss', ...), 'open' while
+-- open, NULL when it was never opened
+CREATE OR REPLACE FUNCTION test_helpers.review_state(order_number text, reason text, subject text DEFAULT NULL)
+RETURNS text LANGUAGE sql AS $$
+    SELECT coalesce(v.resolution, 'open')
+      FROM payments.order_reviews AS v
+      JOIN payments.orders AS o ON o.id = v.order_id
+     WHERE o.order_number = review_state.order_number AND v.reason = review_state.reason
+       AND (review_state.subject IS NULL OR v.subject = review_state.subject)
+     ORDER BY v.id DESC LIMIT 1
+$$;
+
+-- the ledger says an order is paid (a settlement of tx) and its status says
+-- so, but the pay effect never ran (what foreign code or a lost effect leaves)
+CREATE OR REPLACE FUNCTION test_helpers.paid_without_goods(order_number text, tx text DEFAULT 'tx-1')
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status, stage, gross_amount,
+                                               seen_paid)
+    SELECT o.id, paid_without_goods.tx, 'settlement', 22, o.gross_amount, true
+      FROM payments.orders AS o WHERE o.order_number = paid_without_goods.order_number;
+    UPDATE payments.orders SET status = 'paid', paid_at = now() WHERE order_number = paid_without_goods.order_number;
+$$;
+
+-- the ledger closed an order's window (cancel -> failed, expire -> expired) and
+-- its status says so, but the release effect never ran
+CREATE OR REPLACE FUNCTION test_helpers.closed_without_release(order_number text, transaction_status text)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status, stage, gross_amount)
+    SELECT o.id, 'tx-closed', closed_without_release.transaction_status,
+           payments.transaction_stage(closed_without_release.transaction_status), o.gross_amount
+      FROM payments.orders AS o WHERE o.order_number = closed_without_release.order_number;
+    UPDATE payments.orders
+       SET status = CASE closed_without_release.transaction_status WHEN 'cancel' THEN 'failed' ELSE 'expired' END
+     WHERE order_number = closed_without_release.order_number;
+$$;
+
+-- CALL payments.reconcile_local without its COMMITs (a pgTAP file is one
+-- transaction): one reconcile run, reconcile_step until nothing is left
+-- (orders whose repair failed are skipped, as the procedure does), finish_run
+CREATE OR REPLACE FUNCTION test_helpers.reconcile_all(source text DEFAULT 'reconcile', batch_size integer DEFAULT 500)
+RETURNS payments.runs LANGUAGE plpgsql AS $$
+DECLARE
+    v_run bigint := payments.start_run('reconcile', reconcile_all.source);
+    v_step jsonb;
+    v_skip bigint[] := '{}';
+BEGIN
+    FOR i IN 1 .. reconcile_all.batch_size LOOP
+        v_step := payments.reconcile_step(v_skip, reconcile_all.source, v_run);
+        EXIT WHEN v_step IS NULL;
+        IF v_step ->> 'outcome' = 'error' THEN
+            v_skip := v_skip || (v_step ->> 'order_id')::bigint;
+        END IF;
+    END LOOP;
+    RETURN payments.finish_run(v_run);
+END
 $$;

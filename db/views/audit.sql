@@ -1,57 +1,60 @@
 -- Audit views (payments.audit_*): what a DBA reads from psql to see what is
 -- wrong. Each lists the rows behind one kind of problem; all empty = healthy.
--- Readable by payments_readonly. Re-created by every `payments migrate`.
+-- Readable by payments_readonly; none shows a bearer code. Re-created by
+-- every `payments migrate`.
+DROP VIEW IF EXISTS payments.audit_paid_orders_missing_tickets, payments.audit_released_orders_holding_capacity,
+    payments.audit_paid_products_missing_pickup_code, payments.audit_stock_held_by_dead_orders,
+    payments.audit_open_reviews;
 
--- paid ticket orders without their tickets or capacity finalization
-CREATE OR REPLACE VIEW payments.audit_paid_orders_missing_tickets AS
-SELECT o.order_number, o.paid_at, o.needs_review, o.review_reason,
+-- ticket orders whose goods disagree with their status (orders.repair), with their items
+CREATE VIEW payments.audit_paid_orders_missing_tickets AS
+SELECT o.order_number, o.status, o.repair, o.paid_at, o.needs_review,
        i.quantity, t.active AS active_tickets, i.finalized_quantity, s.code AS slot
   FROM payments.orders AS o
   JOIN payments.ticket_order_items AS i ON i.order_id = o.id
   JOIN payments.ticket_slots AS s ON s.id = i.slot_id
  CROSS JOIN LATERAL (SELECT count(*) AS active FROM payments.tickets AS x
                       WHERE x.order_item_id = i.id AND x.status = 'active') AS t
- WHERE o.kind = 'ticket' AND o.status = 'paid'
-   AND (t.active <> i.quantity OR i.finalized_quantity <> i.quantity OR o.capacity_released_at IS NOT NULL);
+ WHERE o.repair IN ('fix_ticket_issued', 'hold_capacity')
+    OR (o.kind = 'ticket' AND o.status = 'paid' AND o.shortfall_at IS NOT NULL);
 
 -- failed / expired / refunded ticket orders still holding capacity
-CREATE OR REPLACE VIEW payments.audit_released_orders_holding_capacity AS
+CREATE VIEW payments.audit_released_orders_holding_capacity AS
 SELECT o.order_number, o.status, o.updated_at, s.code AS slot,
        i.quantity - i.finalized_quantity AS reserved_held, i.finalized_quantity AS sold_held
   FROM payments.orders AS o
   JOIN payments.ticket_order_items AS i ON i.order_id = o.id
   JOIN payments.ticket_slots AS s ON s.id = i.slot_id
- WHERE o.kind = 'ticket' AND o.status IN ('failed', 'expired', 'refunded')
-   AND (o.capacity_released_at IS NULL OR i.finalized_quantity > 0);
+ WHERE o.repair = 'release_capacity';
 
--- paid product orders without pickup code or stock confirmation
-CREATE OR REPLACE VIEW payments.audit_paid_products_missing_pickup_code AS
-SELECT o.order_number, o.paid_at, o.pickup_code IS NOT NULL AS has_pickup_code,
-       o.stock_confirmed_at, o.stock_released_at, o.needs_review, o.review_reason
+-- product orders whose goods disagree with their status
+CREATE VIEW payments.audit_paid_products_missing_pickup_code AS
+SELECT o.order_number, o.status, o.repair, o.paid_at, o.pickup_code IS NOT NULL AS has_pickup_code,
+       o.stock_confirmed_at, o.stock_released_at, o.needs_review
   FROM payments.orders AS o
- WHERE o.kind = 'product' AND o.status = 'paid'
-   AND (o.pickup_code IS NULL OR o.stock_confirmed_at IS NULL OR o.stock_released_at IS NOT NULL);
+ WHERE o.repair IN ('fix_pickup_code', 'hold_stock')
+    OR (o.kind = 'product' AND o.status = 'paid' AND o.shortfall_at IS NOT NULL);
 
 -- stock held by failed / expired / refunded product orders
-CREATE OR REPLACE VIEW payments.audit_stock_held_by_dead_orders AS
+CREATE VIEW payments.audit_stock_held_by_dead_orders AS
 SELECT o.order_number, o.status, o.updated_at, v.sku,
        i.quantity - i.finalized_quantity AS reserved_held, i.finalized_quantity AS sold_held
   FROM payments.orders AS o
   JOIN payments.product_order_items AS i ON i.order_id = o.id
   JOIN payments.product_variants AS v ON v.id = i.variant_id
- WHERE o.kind = 'product' AND o.status IN ('failed', 'expired', 'refunded')
-   AND (o.stock_released_at IS NULL OR i.finalized_quantity > 0);
+ WHERE o.repair = 'release_stock';
 
 -- slot / variant counters that differ from what their orders imply
 CREATE OR REPLACE VIEW payments.audit_counter_drift AS
 SELECT * FROM payments.counter_drift();
 
--- orders flagged for a person to decide
-CREATE OR REPLACE VIEW payments.audit_open_reviews AS
-SELECT o.order_number, o.kind, o.status, o.review_reason, o.gateway_status,
-       o.gateway_transaction_id, o.gross_amount, o.paid_amount, o.updated_at
-  FROM payments.orders AS o
- WHERE o.needs_review;
+-- every open review (several may be open on one order), oldest first
+CREATE VIEW payments.audit_open_reviews AS
+SELECT o.order_number, o.kind, o.status, r.reason, r.subject, r.opened_at, r.opened_by, o.gross_amount
+  FROM payments.order_reviews AS r
+  JOIN payments.orders AS o ON o.id = r.order_id
+ WHERE r.resolved_at IS NULL
+ ORDER BY r.opened_at, r.id;
 
 -- repairs made by reconciliation in the last 7 days, newest first
 CREATE OR REPLACE VIEW payments.audit_recent_repairs AS

@@ -1,3 +1,6 @@
+-- A chargeback, partial chargeback or partial refund of the paying transaction
+-- only opens its review: the order stays paid, its goods stay out, no counter
+-- moves (a person decides what goes back).
 BEGIN;
 SELECT plan(11);
 

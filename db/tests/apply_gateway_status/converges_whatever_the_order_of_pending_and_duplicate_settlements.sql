@@ -1,3 +1,5 @@
+-- The same events (pending, settlement, settlement again) in any delivery
+-- order end in the same paid order with its goods out once.
 BEGIN;
 SELECT plan(10);
 

@@ -1,3 +1,5 @@
+-- An expire delivered ten times releases the reservation once; the repeats
+-- are logged as no-ops.
 BEGIN;
 SELECT plan(6);
 

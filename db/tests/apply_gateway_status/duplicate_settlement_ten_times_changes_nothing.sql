@@ -1,3 +1,5 @@
+-- A settlement delivered ten times issues the goods once: same tickets, same
+-- pickup code, markers untouched, each repeat logged as a no-op.
 BEGIN;
 SELECT plan(9);
 

@@ -1,3 +1,5 @@
+-- A late payment of an expired product order re-acquires free stock straight
+-- into sold and issues the pickup code.
 BEGIN;
 SELECT plan(8);
 

@@ -1,3 +1,6 @@
+-- A late payment of an expired product order whose stock was sold meanwhile is
+-- paid (the money is a fact) but issues nothing: paid_after_release is opened,
+-- nothing is oversold.
 BEGIN;
 SELECT plan(8);
 

@@ -1,3 +1,5 @@
+-- A late payment of a ticket order whose seats were taken meanwhile is paid
+-- but issues nothing: paid_after_release is opened, nothing is oversold.
 BEGIN;
 SELECT plan(10);
 

@@ -1,9 +1,13 @@
+-- A cancel closes the payment window (failed, capacity released); a new
+-- transaction paying afterwards is a late payment that re-acquires free
+-- capacity. (A deny does not close the window: see
+-- a_new_transaction_pays_normally_after_a_denied_attempt_even_when_the_slot_is_full.)
 BEGIN;
 SELECT plan(6);
 
 SELECT test_helpers.slot('S1', 10);
 SELECT test_helpers.ticket_order('T-1', 'S1', 2);
-SELECT test_helpers.gateway('T-1', 'deny', NULL, 'tx-1');
+SELECT test_helpers.gateway('T-1', 'cancel', NULL, 'tx-1');
 
 SELECT is(test_helpers.gateway('T-1', 'settlement', NULL, 'tx-2') ->> 'decision', 'late_payment',
           'a new transaction paying a failed order is a late payment');

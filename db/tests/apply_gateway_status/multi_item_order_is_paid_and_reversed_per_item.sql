@@ -1,3 +1,5 @@
+-- An order over several slots is fulfilled and refunded item by item: each
+-- slot moves by its own quantity.
 BEGIN;
 SELECT plan(8);
 

@@ -1,3 +1,5 @@
+-- A refund of the paying transaction closes the window as refunded: the sold
+-- stock of a product order is returned.
 BEGIN;
 SELECT plan(5);
 

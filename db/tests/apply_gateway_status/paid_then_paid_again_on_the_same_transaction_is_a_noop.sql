@@ -1,3 +1,5 @@
+-- A capture then the settlement of the same transaction is one payment: the
+-- second event advances the ledger row and changes nothing else.
 BEGIN;
 SELECT plan(8);
 

@@ -1,3 +1,5 @@
+-- A refund of the paying transaction refunds the order: tickets voided, sold
+-- capacity returned, no review (a full refund needs none).
 BEGIN;
 SELECT plan(8);
 

@@ -1,3 +1,5 @@
+-- An order whose status says paid without its goods (foreign code) is healed
+-- by the next settlement: the missing goods are issued, once.
 BEGIN;
 SELECT plan(9);
 

@@ -1,3 +1,5 @@
+-- An expire closes the payment window: the pending order is expired and its
+-- reserved capacity is free for others.
 BEGIN;
 SELECT plan(6);
 

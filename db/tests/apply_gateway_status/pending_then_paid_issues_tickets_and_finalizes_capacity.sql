@@ -1,3 +1,5 @@
+-- A settlement of a pending order pays it: exactly quantity tickets issued,
+-- reserved capacity moved to sold.
 BEGIN;
 SELECT plan(6);
 

@@ -1,3 +1,4 @@
+-- A pending or authorize of a pending order changes nothing (logged as noop).
 BEGIN;
 SELECT plan(8);
 

@@ -1,3 +1,5 @@
+-- A refund closes the payment window as refunded, even on an order never seen
+-- paid: its reservation is released.
 BEGIN;
 SELECT plan(8);
 

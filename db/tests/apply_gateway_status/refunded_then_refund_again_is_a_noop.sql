@@ -1,3 +1,5 @@
+-- A repeated refund is a duplicate: the order stays refunded, capacity is
+-- returned once.
 BEGIN;
 SELECT plan(6);
 

@@ -1,3 +1,5 @@
+-- A late payment reversed after the window closed releases exactly what it
+-- re-acquired; a later payment is again a late payment with new tickets.
 BEGIN;
 SELECT plan(7);
 

@@ -1,3 +1,5 @@
+-- gateway_checked_at records a Status API answer (sync, reconcile), not a
+-- notification; every source records the status in the ledger.
 BEGIN;
 SELECT plan(5);
 
@@ -13,7 +15,8 @@ SELECT test_helpers.gateway('T-3', 'pending', NULL, 'tx-3', NULL, 'reconcile');
 SELECT is((test_helpers.ord('T-1')).gateway_checked_at, NULL, 'a webhook is not a Status API answer');
 SELECT isnt((test_helpers.ord('T-2')).gateway_checked_at, NULL, 'a sync answer records gateway_checked_at');
 SELECT isnt((test_helpers.ord('T-3')).gateway_checked_at, NULL, 'so does a reconcile answer');
-SELECT is((test_helpers.ord('T-1')).gateway_status, 'pending', 'the accepted status is recorded');
+SELECT is(test_helpers.ledger('T-1') || ' ' || test_helpers.ledger('T-2') || ' ' || test_helpers.ledger('T-3'),
+          'tx-1:10 tx-2:10 tx-3:10', 'the status is recorded in the ledger, whatever the source');
 SELECT is_empty('SELECT * FROM payments.check_invariants()', 'invariants hold');
 
 SELECT * FROM finish();

@@ -1,3 +1,5 @@
+-- Rule: pickup codes are unique over many paid orders and have the form
+-- XXXX-XXXX over the unambiguous alphabet.
 BEGIN;
 SELECT plan(4);
 

@@ -1,11 +1,16 @@
+-- Rule: payments_private.apply_product_payment is idempotent: a second call on
+-- a fulfilled order draws no new code, confirms nothing and keeps the marker.
 BEGIN;
 SELECT plan(8);
 
 SELECT test_helpers.variant('V1', 10);
 SELECT test_helpers.product_order('P-1', 'V1', 3);
-SELECT test_helpers.force_status('P-1', 'paid');
+-- paid in the ledger, the pay effect not run yet
+INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status, stage, gross_amount, seen_paid)
+SELECT id, 'tx-1', 'settlement', 22, gross_amount, true FROM payments.orders WHERE order_number = 'P-1';
+UPDATE payments.orders SET status = 'paid', paid_at = now() WHERE order_number = 'P-1';
 
-CREATE TEMP TABLE first AS SELECT payments.apply_product_payment('P-1') AS r;
+CREATE TEMP TABLE first AS SELECT payments_private.apply_product_payment(test_helpers.ord('P-1')) AS r;
 SELECT is((SELECT r ->> 'pickup_code_issued' FROM first), 'true', 'first call issues a pickup code');
 SELECT test_helpers.backdate('P-1');
 CREATE TEMP TABLE before AS
@@ -13,7 +18,7 @@ CREATE TEMP TABLE before AS
            (test_helpers.ord('P-1')).stock_confirmed_at AS confirmed;
 SELECT is(test_helpers.variant_counts('V1'), '0/3', 'and confirms 3');
 
-SELECT is(payments.apply_product_payment('P-1'),
+SELECT is(payments_private.apply_product_payment(test_helpers.ord('P-1')),
           '{"effect": "none", "reacquired": false, "items_confirmed": 0, "pickup_code_issued": false}'::jsonb,
           'second call does nothing');
 SELECT is((test_helpers.ord('P-1')).pickup_code, (SELECT code FROM before), 'same pickup code');

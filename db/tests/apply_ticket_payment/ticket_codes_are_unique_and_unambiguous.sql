@@ -1,3 +1,5 @@
+-- Rule: ticket codes are unique and drawn from the unambiguous alphabet
+-- (16 characters, no 0/O, 1/I), over 500 tickets issued by settlements.
 BEGIN;
 SELECT plan(4);
 

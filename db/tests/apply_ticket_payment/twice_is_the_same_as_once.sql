@@ -1,17 +1,23 @@
+-- Rule: payments_private.apply_ticket_payment is idempotent: a second call on
+-- a fulfilled order issues nothing, finalizes nothing and keeps the marker.
 BEGIN;
 SELECT plan(9);
 
 SELECT test_helpers.slot('S1', 10);
 SELECT test_helpers.ticket_order('T-1', 'S1', 3);
-SELECT test_helpers.force_status('T-1', 'paid');
+-- paid in the ledger, the pay effect not run yet
+INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status, stage, gross_amount, seen_paid)
+SELECT id, 'tx-1', 'settlement', 22, gross_amount, true FROM payments.orders WHERE order_number = 'T-1';
+UPDATE payments.orders SET status = 'paid', paid_at = now() WHERE order_number = 'T-1';
 
-SELECT is(payments.apply_ticket_payment('T-1') ->> 'tickets_issued', '3', 'first call issues 3 tickets');
+SELECT is(payments_private.apply_ticket_payment(test_helpers.ord('T-1')) ->> 'tickets_issued', '3',
+          'first call issues 3 tickets');
 SELECT test_helpers.backdate('T-1');
 CREATE TEMP TABLE before AS
     SELECT test_helpers.ticket_codes('T-1') AS codes, (test_helpers.ord('T-1')).tickets_issued_at AS issued;
 SELECT is(test_helpers.slot_counts('S1'), '0/3', 'and finalizes 3');
 
-SELECT is(payments.apply_ticket_payment('T-1'),
+SELECT is(payments_private.apply_ticket_payment(test_helpers.ord('T-1')),
           '{"effect": "none", "reacquired": false, "tickets_issued": 0, "items_finalized": 0}'::jsonb,
           'second call does nothing');
 SELECT is(test_helpers.ticket_codes('T-1'), (SELECT codes FROM before), 'same tickets, same codes');

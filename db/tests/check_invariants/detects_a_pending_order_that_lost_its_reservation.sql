@@ -1,3 +1,6 @@
+-- Rule: a pending order holds its reservation and nothing else
+-- (pending_order_holds_reservation): a released order re-opened by hand as
+-- pending is reported until its status is put back.
 BEGIN;
 SELECT plan(3);
 

@@ -1,3 +1,6 @@
+-- Rule: slot / variant counters equal the sums implied by the orders
+-- (counter_drift), reported with the expected values and healed by
+-- repair_counter_drift.
 BEGIN;
 SELECT plan(4);
 

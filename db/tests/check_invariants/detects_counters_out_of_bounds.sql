@@ -1,3 +1,5 @@
+-- Rule: counters stay within bounds (counter_bounds): the audit reports a
+-- negative or over-capacity counter even if the CHECK constraints were lost.
 BEGIN;
 SELECT plan(4);
 

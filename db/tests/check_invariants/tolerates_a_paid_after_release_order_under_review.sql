@@ -1,3 +1,5 @@
+-- Rule: a late payment that found no free stock is paid, unfulfilled and under
+-- review (paid_after_release): an order waiting for a person is not a violation.
 BEGIN;
 SELECT plan(3);
 

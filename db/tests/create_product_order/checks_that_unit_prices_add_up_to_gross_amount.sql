@@ -1,3 +1,5 @@
+-- Rule: when every item of a product order carries a unit_price, their sum must
+-- equal gross_amount to the cent (PM009 otherwise).
 BEGIN;
 SELECT plan(4);
 

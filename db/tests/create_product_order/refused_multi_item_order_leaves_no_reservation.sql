@@ -1,3 +1,5 @@
+-- Rule: a product order refused on any item (PM004) leaves no order and no
+-- reservation behind.
 BEGIN;
 SELECT plan(4);
 

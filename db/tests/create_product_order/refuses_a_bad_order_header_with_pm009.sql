@@ -1,3 +1,5 @@
+-- Rule: create_product_order refuses a malformed order number, expires_at,
+-- gross_amount, currency or item total with PM009.
 BEGIN;
 SELECT plan(7);
 

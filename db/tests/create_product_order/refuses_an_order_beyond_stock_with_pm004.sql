@@ -1,3 +1,5 @@
+-- Rule: a variant is never oversold: an order beyond its free stock raises PM004
+-- and creates nothing.
 BEGIN;
 SELECT plan(7);
 

@@ -1,3 +1,4 @@
+-- Rule: an unknown variant, by sku or by id, raises PM006 and creates nothing.
 BEGIN;
 SELECT plan(5);
 

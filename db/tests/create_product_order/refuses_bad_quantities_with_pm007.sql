@@ -1,3 +1,4 @@
+-- Rule: a quantity that is not an integer from 1 to 100 raises PM007.
 BEGIN;
 SELECT plan(9);
 

@@ -1,3 +1,5 @@
+-- Rule: a malformed items array (not a non-empty array of objects naming a sku,
+-- duplicates, bad unit prices, more than 50 items) raises PM008.
 BEGIN;
 SELECT plan(10);
 

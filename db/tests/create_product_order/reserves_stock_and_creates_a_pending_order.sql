@@ -1,3 +1,5 @@
+-- Rule: create_product_order creates a pending order holding its stock as a
+-- reservation per variant, with no pickup code before payment.
 BEGIN;
 SELECT plan(8);
 

@@ -1,3 +1,4 @@
+-- Rule: sold stock cannot be reserved by another order until a refund returns it.
 BEGIN;
 SELECT plan(5);
 

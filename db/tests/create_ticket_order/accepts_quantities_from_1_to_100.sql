@@ -1,3 +1,4 @@
+-- Rule: create_ticket_order accepts any quantity from 1 to 100 per item and reserves it.
 BEGIN;
 SELECT plan(4);
 

@@ -1,3 +1,5 @@
+-- Rule: when every item of a ticket order carries a unit_price, their sum must equal
+-- gross_amount (PM009 otherwise); unpriced items are not checked; prices are stored per item.
 BEGIN;
 SELECT plan(6);
 

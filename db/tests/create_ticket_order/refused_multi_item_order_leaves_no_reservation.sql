@@ -1,3 +1,5 @@
+-- Rule: a ticket order refused on any item (PM003) leaves no order and no
+-- reservation behind, not even on the items that fitted.
 BEGIN;
 SELECT plan(5);
 

@@ -1,3 +1,5 @@
+-- Rule: create_ticket_order refuses a malformed order number (Midtrans order_id
+-- alphabet, no dot segments), expires_at, gross_amount or currency with PM009.
 BEGIN;
 SELECT plan(18);
 

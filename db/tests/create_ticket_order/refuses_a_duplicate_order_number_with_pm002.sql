@@ -1,3 +1,5 @@
+-- Rule: order numbers are unique across kinds: a second order with the same number
+-- raises PM002 and reserves nothing.
 BEGIN;
 SELECT plan(6);
 

@@ -1,3 +1,5 @@
+-- Rule: a slot is never oversold: an order beyond its free capacity (capacity -
+-- reserved - sold) raises PM003 and creates nothing.
 BEGIN;
 SELECT plan(7);
 

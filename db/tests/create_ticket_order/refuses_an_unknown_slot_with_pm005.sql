@@ -1,3 +1,4 @@
+-- Rule: an unknown slot, by code or by id, raises PM005 and creates nothing.
 BEGIN;
 SELECT plan(6);
 

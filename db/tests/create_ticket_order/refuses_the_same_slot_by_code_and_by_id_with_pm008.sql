@@ -1,3 +1,4 @@
+-- Rule: the same slot named once by code and once by id is listed twice: PM008.
 BEGIN;
 SELECT plan(4);
 

@@ -1,3 +1,5 @@
+-- Rule: create_ticket_order creates a pending order holding its capacity as a
+-- reservation, with no ticket before payment.
 BEGIN;
 SELECT plan(11);
 

@@ -1,3 +1,5 @@
+-- Rule: one ticket order may reserve several slots, named by code or by id, each
+-- for its own quantity.
 BEGIN;
 SELECT plan(5);
 

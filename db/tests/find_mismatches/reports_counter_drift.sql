@@ -1,3 +1,5 @@
+-- Rule: counter drift (check 6) is reported per slot / variant with the
+-- counts the orders imply, and repair_counter_drift clears it.
 BEGIN;
 SELECT plan(6);
 

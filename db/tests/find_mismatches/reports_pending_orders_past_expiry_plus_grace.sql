@@ -1,3 +1,6 @@
+-- Rule: a pending order past expires_at + grace is reported as
+-- needs_gateway_status (only Midtrans can say it was not paid): the database
+-- does not expire it on its own.
 BEGIN;
 SELECT plan(5);
 

@@ -1,3 +1,5 @@
+-- Rule: repair_counter_drift changes and logs nothing when every counter equals
+-- what the orders imply.
 BEGIN;
 SELECT plan(3);
 

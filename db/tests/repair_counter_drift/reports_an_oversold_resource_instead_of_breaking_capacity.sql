@@ -1,3 +1,6 @@
+-- Rule: a drift fix that would break capacity (orders imply more sold than the
+-- slot holds) is reported as oversold and not applied; once capacity is
+-- restored, the fix goes through.
 BEGIN;
 SELECT plan(6);
 

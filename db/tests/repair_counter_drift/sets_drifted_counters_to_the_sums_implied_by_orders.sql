@@ -1,3 +1,6 @@
+-- Rule: repair_counter_drift sets each drifted slot / variant counter to the sums
+-- implied by the orders, leaves clean ones alone and logs every fix with the
+-- values it replaced.
 BEGIN;
 SELECT plan(7);
 

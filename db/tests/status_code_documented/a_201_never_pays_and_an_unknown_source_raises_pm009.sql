@@ -1,3 +1,6 @@
+-- A settlement with status_code 201 (the pending code) is documented by no
+-- source, so a relabelled pending body never pays; statuses are compared
+-- trimmed and case-insensitively; an unknown source raises PM009.
 BEGIN;
 SELECT plan(6);
 
