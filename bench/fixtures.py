@@ -85,18 +85,13 @@ def make_pending_ticket_orders(conn: psycopg.Connection, prefix: str, count: int
             " WHERE s.id = n.slot_id", (prefix + "-%",))
 
 
-# one generated order per g: kind / status by g % 20, quantity 1 + g % 3
+# one generated order per g: kind / status by g % 20, quantity 1 + g % 3; paid, expired and failed
+# orders have the ledger row their status rests on (a settlement, an expire, a cancel)
 LOAD_ORDERS = """
-INSERT INTO payments.orders (order_number, kind, status, gross_amount, expires_at, gateway_status,
-    gateway_transaction_id, fraud_status, gateway_event_at, paid_amount, paid_at, tickets_issued_at,
+INSERT INTO payments.orders (order_number, kind, status, gross_amount, expires_at, paid_at, tickets_issued_at,
     capacity_released_at, pickup_code, stock_confirmed_at, stock_released_at)
 SELECT 'RC-' || g, x.kind, x.status, 150000 * x.q,
        CASE WHEN x.status = 'pending' THEN now() + interval '1 day' ELSE now() - interval '1 day' END,
-       CASE x.status WHEN 'paid' THEN 'settlement' WHEN 'expired' THEN 'expire' WHEN 'failed' THEN 'deny' END,
-       CASE WHEN x.status <> 'pending' THEN 'TX-RC-' || g END,
-       CASE WHEN x.status = 'paid' THEN 'accept' END,
-       CASE WHEN x.status <> 'pending' THEN now() END,
-       CASE WHEN x.status = 'paid' THEN 150000 * x.q END,
        CASE WHEN x.status = 'paid' THEN now() END,
        CASE WHEN x.kind = 'ticket' AND x.status = 'paid' THEN now() END,
        CASE WHEN x.kind = 'ticket' AND x.status IN ('expired', 'failed') THEN now() END,
@@ -112,17 +107,27 @@ SELECT 'RC-' || g, x.kind, x.status, 150000 * x.q,
                             (1 + g %% 3)::integer AS q) AS x
 """
 
-# broken orders (they hold their reservation, side-effects missing): kind / status by g % 4
+# broken orders (they hold their reservation, side-effects missing): kind / status by g % 4; their
+# status rests on the ledger (a settlement, an expire), only the goods are missing
 LOAD_BROKEN = """
-INSERT INTO payments.orders (order_number, kind, status, gross_amount, expires_at, gateway_status,
-    gateway_transaction_id, paid_amount, paid_at)
+INSERT INTO payments.orders (order_number, kind, status, gross_amount, expires_at, paid_at)
 SELECT 'RB-' || g, CASE WHEN g %% 4 < 2 THEN 'ticket' ELSE 'product' END,
        CASE WHEN g %% 2 = 0 THEN 'paid' ELSE 'expired' END, 150000 * (1 + g %% 3),
        now() - interval '1 hour',
-       CASE WHEN g %% 2 = 0 THEN 'settlement' ELSE 'expire' END, 'TX-RB-' || g,
-       CASE WHEN g %% 2 = 0 THEN 150000 * (1 + g %% 3) END,
        CASE WHEN g %% 2 = 0 THEN now() END
   FROM generate_series(1, %(n)s::bigint) AS g
+"""
+
+# the ledger row each non-pending order's status rests on
+LEDGER = """
+INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status, stage, gross_amount,
+                                           seen_paid)
+SELECT o.id, 'TX-' || o.order_number,
+       CASE o.status WHEN 'paid' THEN 'settlement' WHEN 'expired' THEN 'expire' ELSE 'cancel' END,
+       CASE o.status WHEN 'paid' THEN 22 WHEN 'expired' THEN 32 ELSE 31 END,
+       o.gross_amount, o.status = 'paid'
+  FROM payments.orders AS o
+ WHERE o.id > %(after)s AND o.status <> 'pending'
 """
 
 ITEMS = """
@@ -175,6 +180,7 @@ def add_items(conn: psycopg.Connection, after: int, first_slot: int, first_varia
                               complete="o.stock_confirmed_at IS NOT NULL"),
                  {"first": first_variant, "count": HISTORY_VARIANTS, "after": after, "kind": "product"})
     conn.execute(TICKETS, {"after": after})
+    conn.execute(LEDGER, {"after": after})
     conn.execute(RECOUNT)
 
 
@@ -212,5 +218,5 @@ def load_history(conn: psycopg.Connection, orders: int) -> float:
 def analyze(conn: psycopg.Connection, vacuum: bool = True) -> None:
     """What autovacuum would have done on a steady-state database."""
     for table in ("orders", "ticket_order_items", "product_order_items", "tickets", "ticket_slots",
-                  "product_variants", "webhook_logs", "runs"):
+                  "product_variants", "gateway_transactions", "webhook_logs", "runs"):
         conn.execute(f"{'VACUUM (ANALYZE)' if vacuum else 'ANALYZE'} payments.{table}")

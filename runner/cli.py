@@ -104,9 +104,11 @@ def migrate(database_url: str, rollback: bool, as_json: bool) -> None:
 @click.option("--reconcile-interval", help="Reconcile schedule, e.g. 1h (env PAYMENTS_RECONCILE_INTERVAL).")
 @click.option("--no-sync", is_flag=True, help="Do not run the sync schedule in this process.")
 @click.option("--no-reconcile", is_flag=True, help="Do not run the reconcile schedule in this process.")
+@click.option("--no-prune", is_flag=True, help="Do not run the log-retention schedule in this process.")
 @click.option("--verbose", is_flag=True, help="Debug logging.")
 def serve(database_url: str | None, host: str | None, port: int | None, sync_interval: str | None,
-          reconcile_interval: str | None, no_sync: bool, no_reconcile: bool, verbose: bool) -> None:
+          reconcile_interval: str | None, no_sync: bool, no_reconcile: bool, no_prune: bool,
+          verbose: bool) -> None:
     """Run the webhook receiver and the sync / reconcile schedules.
 
     Endpoints: POST /midtrans/notification (point Midtrans' notification URL
@@ -120,7 +122,8 @@ def serve(database_url: str | None, host: str | None, port: int | None, sync_int
                          reconcile_interval=_duration(reconcile_interval, "--reconcile-interval"))
     _require(settings, database=True, server_key=True)
     _configure_logging(verbose)
-    asyncio.run(serve_forever(settings, run_sync=not no_sync, run_reconcile=not no_reconcile))
+    asyncio.run(serve_forever(settings, run_sync=not no_sync, run_reconcile=not no_reconcile,
+                              run_prune=not no_prune))
 
 
 def _duration(value: str | None, name: str) -> float | None:
@@ -171,7 +174,7 @@ def _run_job(settings: Settings, job: Callable[..., Awaitable[dict]], title: str
             while True:
                 result = await job(settings, pool, client)
                 _echo_result(result, as_json, title)
-                if result.get("errors"):
+                if result.get("errors") or result.get("ok") is False:
                     worst = 1
                 if interval is None:
                     return worst
@@ -236,13 +239,30 @@ def reconcile(once: bool, every: str | None, local_only: bool, database_url: str
     pickup codes, failed / expired orders still holding capacity or stock),
     then asks Midtrans about pending orders past expires_at + PAYMENTS_EXPIRY_GRACE:
     still pending there -> expire at Midtrans first (PAYMENTS_EXPIRE_AT_MIDTRANS),
-    then apply the answer. Only one reconciliation runs at a time across
-    processes; a second one reports 'skipped' and exits 0."""
+    then apply the answer and close the payment window unless a payment attempt
+    is still live. One repair per transaction; a status that no payment in the
+    ledger supports is corrected, never fulfilled. Only one reconciliation runs
+    at a time across processes; a second one reports 'skipped' and exits 0."""
     from runner.jobs import reconcile_once
 
     settings = _settings(database_url=database_url)
     _require(settings, database=True, server_key=not local_only)
     _run_job(settings, reconcile_once, "reconcile", once, every, as_json, needs_midtrans=not local_only)
+
+
+@main.command()
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the totals as JSON.")
+def prune(database_url: str | None, as_json: bool) -> None:
+    """Delete webhook_logs rows past their retention now (payments.prune_logs):
+    noise (rejections, decisions that changed nothing, run rows) after the
+    retention_noise setting, everything else after retention_decisions. `serve`
+    does this every PAYMENTS_PRUNE_INTERVAL; pg_cron hourly."""
+    from runner.jobs import prune_once
+
+    settings = _settings(database_url=database_url)
+    _require(settings, database=True)
+    _run_job(settings, prune_once, "prune", True, None, as_json, needs_midtrans=False)
 
 
 # -- schedule-cron ----------------------------------------------------------------
@@ -262,10 +282,11 @@ def schedule_cron(every: str, remove: bool, list_: bool, batch_size: int, databa
     """Install (idempotently, by job name) a pg_cron job running the
     network-free reconciliation inside PostgreSQL, or --remove it.
 
-    The job runs `SELECT payments.reconcile_local(batch, 'cron')` in the
-    payments database; runs are recorded in `runs` with source 'cron'. Check 5
-    (pending orders past expiry) needs Midtrans and stays with `payments
-    reconcile` / `payments serve`."""
+    The job runs `CALL payments.reconcile_local(batch, 'cron')` in the
+    payments database (one transaction per repair); runs are recorded in `runs`
+    with source 'cron'. A second job prunes webhook_logs hourly
+    (`payments.prune_logs`). Check 5 (pending orders past expiry) needs Midtrans
+    and stays with `payments reconcile` / `payments serve`."""
     try:
         if remove:
             n = cron_mod.remove(database_url, cron_database_url)
@@ -283,7 +304,8 @@ def schedule_cron(every: str, remove: bool, list_: bool, batch_size: int, databa
         _fail(f"configuration error: {exc}", 2)
     except Exception as exc:
         _fail(f"schedule-cron failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    click.echo(f"pg_cron job {job.jobname} (id {job.jobid}) runs '{job.schedule}': {job.command}")
+    click.echo(f"pg_cron job {job.jobname} (id {job.jobid}) runs '{job.schedule}': {job.command}; "
+               f"log retention hourly: {cron_mod.PRUNE_COMMAND}")
 
 
 # -- operator commands -------------------------------------------------------------------
@@ -333,8 +355,8 @@ def runs(database_url: str | None, limit: int, as_json: bool) -> None:
         return
     for row in rows:
         row["totals"] = {k: v for k, v in (row["totals"] or {}).items() if v and k != "run_id"}
-    click.echo(report.table(rows, ["id", "kind", "source", "started_at", "finished_at", "error", "totals"],
-                            width=400))
+    click.echo(report.table(rows, ["id", "kind", "source", "started_at", "finished_at", "ok", "error",
+                                   "totals"], width=400))
 
 
 @main.command()
@@ -387,14 +409,22 @@ def order(order_number: str, database_url: str | None, as_json: bool) -> None:
         _json_out({"order": summary, "timeline": timeline})
         return
     items = summary.pop("items")
+    reviews = summary.pop("open_reviews")
+    transactions = summary.pop("transactions")
+    reasons = ", ".join(r["reason"] + (f" ({r['subject']})" if r["subject"] else "") for r in reviews)
     click.echo(f"Order {summary['order_number']} ({summary['kind']}): {summary['status']}"
-               + (f", NEEDS REVIEW: {summary['review_reason']}" if summary["needs_review"] else ""))
-    keys = ["gross_amount", "currency", "expires_at", "paid_at", "gateway_status", "gateway_transaction_id",
-            "fraud_status", "tickets_issued_at", "capacity_released_at", "pickup_code",
-            "stock_confirmed_at", "stock_released_at", "created_at", "updated_at"]
+               + (f", NEEDS REVIEW: {reasons}" if reviews else ""))
+    keys = ["gross_amount", "standing", "accepted_amount", "currency", "expires_at", "paid_at",
+            "tickets_issued_at", "capacity_released_at", "pickup_code", "stock_confirmed_at",
+            "stock_released_at", "shortfall_at", "expired_locally_at", "refunded_manually_at", "repair",
+            "created_at", "updated_at"]
     for key in keys:
         if summary.get(key) is not None:
             click.echo(f"  {key:<24} {summary[key]}")
+    click.echo("\nTransactions (the ledger):")
+    ledger_columns = ["transaction_id", "transaction_status", "fraud_status", "gross_amount", "refund_amount",
+                      "covers", "seen_paid", "updated_at"]
+    click.echo(report.table(transactions, ledger_columns))
     click.echo("\nItems:")
     item_columns = ("slot", "sku", "quantity", "finalized_quantity", "active_tickets", "void_tickets")
     click.echo(report.table(items, [c for c in item_columns if items and c in items[0]]))

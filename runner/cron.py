@@ -1,9 +1,11 @@
-"""`payments schedule-cron`: network-free reconciliation scheduled by pg_cron.
+"""`payments schedule-cron`: network-free reconciliation and log retention
+scheduled by pg_cron.
 
 pg_cron lives in one database of the cluster (``cron.database_name``); jobs
 run in the payments database through ``cron.schedule_in_database``. Jobs are
-identified by name (``payments-reconcile-local:<database>``), so installing
-twice replaces the job instead of adding a second one.
+identified by name (``payments-reconcile-local:<database>`` and
+``payments-prune-logs:<database>``), so installing twice replaces them
+instead of adding second ones.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 JOB_PREFIX = "payments-reconcile-local"
+PRUNE_PREFIX = "payments-prune-logs"
+PRUNE_SCHEDULE = "17 * * * *"   # hourly, off the full hour
 _EVERY = re.compile(r"^\s*(\d+)\s*(minute|minutes|min|m|hour|hours|h)\s*$", re.I)
 
 
@@ -54,8 +58,16 @@ def job_name(database: str) -> str:
     return f"{JOB_PREFIX}:{database}"
 
 
+def prune_job_name(database: str) -> str:
+    return f"{PRUNE_PREFIX}:{database}"
+
+
 def job_command(batch_size: int) -> str:
-    return f"SELECT payments.reconcile_local({int(batch_size)}, 'cron')"
+    # a procedure committing after each repair: CALL, never SELECT
+    return f"CALL payments.reconcile_local({int(batch_size)}, 'cron')"
+
+
+PRUNE_COMMAND = "SELECT payments.prune_logs(10000, 'cron')"
 
 
 def _cron_conn(database_url: str, cron_database_url: str | None) -> tuple[psycopg.Connection, str]:
@@ -75,28 +87,32 @@ def _cron_conn(database_url: str, cron_database_url: str | None) -> tuple[psycop
 
 def install(database_url: str, every: str, batch_size: int = 500,
             cron_database_url: str | None = None) -> CronJob:
+    """Installs (replacing by name) the reconcile job and the hourly log-retention job;
+    returns the reconcile job."""
     schedule = cron_expression(every)
     conn, target_db = _cron_conn(database_url, cron_database_url)
     with conn, conn.transaction():
-        name = job_name(target_db)
-        conn.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = %s", (name,))
+        name, prune = job_name(target_db), prune_job_name(target_db)
+        conn.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname IN (%s, %s)", (name, prune))
         conn.execute("SELECT cron.schedule_in_database(%s, %s, %s, %s)",
                      (name, schedule, job_command(batch_size), target_db))
+        conn.execute("SELECT cron.schedule_in_database(%s, %s, %s, %s)",
+                     (prune, PRUNE_SCHEDULE, PRUNE_COMMAND, target_db))
         return _jobs(conn, name)[0]
 
 
 def remove(database_url: str, cron_database_url: str | None = None) -> int:
     conn, target_db = _cron_conn(database_url, cron_database_url)
     with conn, conn.transaction():
-        rows = conn.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = %s",
-                            (job_name(target_db),)).fetchall()
+        rows = conn.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname IN (%s, %s)",
+                            (job_name(target_db), prune_job_name(target_db))).fetchall()
     return len(rows)
 
 
 def list_jobs(database_url: str, cron_database_url: str | None = None) -> list[CronJob]:
     conn, target_db = _cron_conn(database_url, cron_database_url)
     with conn:
-        return _jobs(conn, job_name(target_db))
+        return _jobs(conn, job_name(target_db)) + _jobs(conn, prune_job_name(target_db))
 
 
 def _jobs(conn: psycopg.Connection, name: str) -> list[CronJob]:

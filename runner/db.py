@@ -18,23 +18,26 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 QUERIES_FILE = Path(__file__).with_name("queries.sql")
+REPORTS_FILE = Path(__file__).with_name("reports.sql")
 
 # advisory lock keys (pg_try_advisory_lock): "payments" + purpose
 RECONCILE_LOCK_KEY = 0x7061796D_00000001
 SYNC_LOCK_KEY = 0x7061796D_00000002
+PRUNE_LOCK_KEY = 0x7061796D_00000003
 
 # SQLSTATEs of the SQL API (docs/SQL_API.md)
 UNKNOWN_ORDER = "PM001"
 BAD_ARGUMENT = "PM009"
+PAYLOAD_TOO_LARGE = "PM015"
 
 
 @cache
-def queries() -> dict[str, str]:
-    """Parse runner/queries.sql: '-- name: x' starts a query, '--' lines after it describe it."""
+def named_queries(path: Path = QUERIES_FILE) -> dict[str, str]:
+    """Parse a named-query file: '-- name: x' starts a query, '--' lines after it describe it."""
     found: dict[str, str] = {}
     name = None
     lines: list[str] = []
-    for line in QUERIES_FILE.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         header = re.match(r"^--\s*name:\s*(\w+)\s*$", line)
         if header:
             if name:
@@ -47,11 +50,16 @@ def queries() -> dict[str, str]:
     return found
 
 
-def query(name: str) -> str:
+def queries() -> dict[str, str]:
+    """The runner's queries (runner/queries.sql)."""
+    return named_queries(QUERIES_FILE)
+
+
+def query(name: str, path: Path = QUERIES_FILE) -> str:
     try:
-        return queries()[name]
+        return named_queries(path)[name]
     except KeyError:
-        raise KeyError(f"no query named {name!r} in {QUERIES_FILE.name}") from None
+        raise KeyError(f"no query named {name!r} in {path.name}") from None
 
 
 def jsonb(value: Any) -> Jsonb | None:

@@ -245,7 +245,10 @@ class Shop:
         return [r["outcome"] for r in rows]
 
     def review(self, number: str) -> str | None:
-        return self.one("SELECT review_reason FROM payments.orders WHERE order_number = %s", number)
+        """The order's open review reasons, comma-separated (None when none is open)."""
+        return self.one("SELECT string_agg(r.reason, ',' ORDER BY r.reason) FROM payments.order_reviews AS r"
+                        " JOIN payments.orders AS o ON o.id = r.order_id"
+                        " WHERE o.order_number = %s AND r.resolved_at IS NULL", number)
 
     def expire_clock(self, *numbers: str) -> None:
         """Stand-in for waiting 30 minutes: move these orders' expiry into the past."""
@@ -266,8 +269,8 @@ class Shop:
                                         " FROM payments.product_variants"),
             "pickup codes": q("SELECT count(pickup_code) FROM payments.orders"),
             "repairs logged": q("SELECT count(*) FROM payments.webhook_logs"
-                                " WHERE event_type LIKE 'reconcile\\_fix%%'"),
-            "orders flagged for review": q("SELECT count(*) FROM payments.orders WHERE needs_review"),
+                                " WHERE event_type LIKE 'reconcile\\_%%' AND event_type <> 'reconcile_run'"),
+            "open reviews": q("SELECT count(*) FROM payments.order_reviews WHERE resolved_at IS NULL"),
             "invariant violations": q("SELECT count(*) FROM payments.check_invariants()"),
         }
 
@@ -340,19 +343,28 @@ def play(stack: Stack, shop: Shop, say: Narrator) -> list[str]:
     expect(decisions.count("paid") == 1 and shop.tickets("DEMO-T3") == 2,
            "paid once, exactly 2 tickets; the late 'pending' was ignored as stale")
 
-    say.title("The shop's own code marks orders paid but issues nothing")
+    say.title("The shop's own code marks orders paid: only money Midtrans confirms counts")
     shop.ticket_order("DEMO-T4", "FRI-NIGHT", 1, 150000)
     shop.product_order("DEMO-P4", "SHIRT-M", 1, 120000)
-    say.say("An old checkout function sets DEMO-T4 and DEMO-P4 to 'paid' directly: the webhook")
-    say.say("path never ran, sync has nothing to ask (the orders are no longer pending).")
+    stack.control("/transactions", {"order_id": "DEMO-T4", "gross_amount": 150000, "notify": False})
+    stack.control("/transactions/DEMO-T4/settle", {"faults": {"drop": True}})
+    say.say("Hana pays DEMO-T4 (its notification is lost); Indra never pays DEMO-P4. An old checkout")
+    say.say("function sets both to 'paid' directly, bypassing the payments schema.")
     shop.conn.execute("UPDATE payments.orders SET status = 'paid', paid_at = now()"
                       " WHERE order_number IN ('DEMO-T4', 'DEMO-P4')")
     totals = stack.command("reconcile", "--once")
-    say.say(f"`payments reconcile --once` finds {totals['mismatches_found']} mismatches and repairs them: "
-            f"reconcile_fix_ticket_issued {totals['reconcile_fix_ticket_issued']}, "
-            f"reconcile_fix_pickup_code {totals['reconcile_fix_pickup_code']}.")
-    expect(shop.tickets("DEMO-T4") == 1 and shop.pickup_code("DEMO-P4") is not None,
-           "DEMO-T4 has its ticket and DEMO-P4 its pickup code, each repair logged")
+    say.say(f"`payments reconcile --once` finds {totals['mismatches_found']} orders whose status no payment "
+            f"in the ledger supports and puts them back to pending: nothing is handed out on foreign say-so.")
+    expect(shop.status("DEMO-T4") == "pending" and shop.status("DEMO-P4") == "pending"
+           and shop.tickets("DEMO-T4") == 0 and shop.pickup_code("DEMO-P4") is None,
+           "both are pending again, no ticket, no pickup code")
+    totals = stack.command("sync", "--once")
+    say.say(f"`payments sync --once` asks Midtrans: checked {totals['checked']}, "
+            f"changed {totals['changed']}.")
+    expect(shop.status("DEMO-T4") == "paid" and shop.tickets("DEMO-T4") == 1,
+           "DEMO-T4, which Midtrans says is paid, is paid and Hana has her ticket")
+    expect(shop.status("DEMO-P4") == "pending" and shop.pickup_code("DEMO-P4") is None,
+           "DEMO-P4, which nobody paid, stays pending and holds its shirt until it expires")
 
     say.title("A payment arrives after the order was released and the show sold out")
     shop.ticket_order("DEMO-T5", "SAT-MATINEE", 2, 300000)
@@ -373,7 +385,8 @@ def play(stack: Stack, shop: Shop, say: Narrator) -> list[str]:
            "DEMO-T5 keeps the money fact (paid) and is flagged paid_after_release for a person")
     expect(seats["sold"] == 2 and seats["sold"] + seats["reserved"] <= seats["capacity"],
            f"the matinee is not oversold: {seats['sold']} sold of {seats['capacity']}")
-    say.say("An operator decides with: SELECT payments.resolve_review('DEMO-T5', 'accept' | 'refund', note)")
+    say.say("An operator decides with: SELECT payments.resolve_review('DEMO-T5', 'paid_after_release',"
+            " 'accept' | 'refund', note)")
     return failures
 
 

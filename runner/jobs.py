@@ -1,9 +1,10 @@
-"""Sync and reconciliation runs: HTTP to Midtrans, decisions in SQL.
+"""Sync, reconciliation and retention runs: HTTP to Midtrans, decisions in SQL.
 
 Each order is one Status API call followed by one autocommit SQL call; no
-transaction is ever open while Midtrans is being asked. Every run is recorded
-in ``payments.runs`` with its totals (and a ``sync_run`` / ``reconcile_run``
-row in webhook_logs, written by ``payments.finish_run``).
+transaction is ever open while Midtrans is being asked. Every run is a row in
+``payments.runs`` whose counters the SQL functions doing the work keep (a run
+finishes ok only when it did its work), and a ``sync_run`` / ``reconcile_run``
+/ ``prune_run`` row in webhook_logs, written by ``payments.finish_run``.
 """
 
 from __future__ import annotations
@@ -68,39 +69,48 @@ async def apply_not_found(pool: AsyncConnectionPool, order_id: str, source: str,
     return row["result"]
 
 
-def _count_error(totals: Counter[str], job: str, order_id: str, exc: Exception) -> None:
-    """One order could not be settled this run: count it, say why, go on with the others."""
-    totals["errors"] += 1
-    if isinstance(exc, MidtransError):
-        log.warning("%s %s: Midtrans unavailable: %s", job, order_id, exc)
-    else:
-        log.warning("%s %s: database refused the answer: %s %s", job, order_id,
-                    getattr(exc, "sqlstate", None), type(exc).__name__)
-
-
 def _changed(result: dict[str, Any]) -> bool:
     """Did applying the answer change the order's status?"""
     return result.get("previous_status") != result.get("new_status")
 
 
-def _count_decision(totals: Counter[str], result: dict[str, Any]) -> None:
-    """Totals every run reports: status changes, and answers that disagree with
-    the record (the order is flagged) or were refused as inconsistent."""
-    totals["changed"] += _changed(result)
-    if result.get("decision") == "gateway_disagreement":
-        totals["disagreements"] += 1
-    elif result.get("decision") == "status_inconsistent":
-        totals["rejected"] += 1
+async def _run_failed(pool: AsyncConnectionPool, run_id: int, job: str, order_id: str,
+                      exc: Exception) -> None:
+    """One order could not be settled this run: say why, and count it in the run (so the
+    run cannot finish clean), then go on with the others."""
+    if isinstance(exc, MidtransError):
+        reason = f"Midtrans unavailable: {exc}"
+        log.warning("%s %s: %s", job, order_id, reason)
+    else:
+        reason = f"database refused the answer: {getattr(exc, 'sqlstate', None)} {type(exc).__name__}"
+        log.warning("%s %s: %s", job, order_id, reason)
+    try:
+        async with pool.connection() as conn:
+            await db.fetch_one(conn, "run_failed", run_id=run_id, order_id=order_id, reason=reason[:500])
+    except psycopg.Error as db_exc:  # the database is what failed: finish_run will say so too
+        log.warning("%s %s: could not count the failure: %s", job, order_id, type(db_exc).__name__)
 
 
-async def _start_run(pool: AsyncConnectionPool, kind: str, source: str) -> int:
+async def _finish_run(pool: AsyncConnectionPool, run_id: int, extra: dict, error: str | None) -> dict:
     async with pool.connection() as conn:
-        return (await db.fetch_one(conn, "start_run", kind=kind, source=source))["id"]
+        row = await db.fetch_one(conn, "finish_run", run_id=run_id, extra=db.jsonb(extra), error=error)
+    return row
 
 
-async def _finish_run(pool: AsyncConnectionPool, run_id: int, totals: dict, error: str | None) -> None:
-    async with pool.connection() as conn:
-        await db.fetch_one(conn, "finish_run", run_id=run_id, totals=db.jsonb(totals), error=error)
+async def _safe_finish(pool: AsyncConnectionPool, run_id: int, extra: dict, error: str) -> None:
+    try:
+        await _finish_run(pool, run_id, extra, error)
+    except Exception:  # the database may be what failed; the run row stays unfinished
+        log.exception("could not record the failed run %s", run_id)
+
+
+def _result(run: dict, extra: dict) -> dict:
+    """What a job reports: the run's own totals (its counters), its id, ok and error."""
+    totals = {**extra, **(run["totals"] or {})}
+    result = {"run_id": run["id"], **totals, "ok": run["ok"]}
+    if run["error"]:
+        result["error"] = run["error"]
+    return result
 
 
 async def sync_once(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient,
@@ -128,17 +138,14 @@ async def _exclusively(pool: AsyncConnectionPool, key: int, kind: str, work: Any
 
 async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient,
                        orders: list[str] | None) -> dict:
-    run_id = await _start_run(pool, "sync", "sync")
-    totals: Counter[str] = Counter(checked=0, changed=0, not_found=0, errors=0)
+    async with pool.connection() as conn:
+        rows = await db.fetch_all(conn, "start_sync", min_age=timedelta(seconds=settings.sync_min_age),
+                                  recheck_after=timedelta(seconds=settings.sync_recheck_after),
+                                  max_rows=max(settings.sync_batch, len(orders or [])), orders=orders)
+    run_id = rows[0]["run_id"]
+    due = [row["order_number"] for row in rows if row["order_number"] is not None]
+    extra: Counter[str] = Counter()
     try:
-        if orders is not None:
-            due = [{"order_number": number} for number in orders]
-        else:
-            async with pool.connection() as conn:
-                due = await db.fetch_all(conn, "orders_due_for_sync",
-                                         min_age=timedelta(seconds=settings.sync_min_age),
-                                         recheck_after=timedelta(seconds=settings.sync_recheck_after),
-                                         max_rows=settings.sync_batch)
         limit = asyncio.Semaphore(settings.http_concurrency)
 
         async def check(order_id: str) -> None:
@@ -147,71 +154,71 @@ async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: Mi
                     answer = await client.status(order_id)
                 if isinstance(answer, NotFound):
                     await apply_not_found(pool, order_id, "sync", None, run_id)
-                    totals["not_found"] += 1
                 else:
-                    _count_decision(totals, await apply_answer(pool, order_id, answer.body, "sync", run_id))
-                totals["checked"] += 1
+                    _count_decision(extra, await apply_answer(pool, order_id, answer.body, "sync", run_id))
             except (MidtransError, psycopg.Error) as exc:
-                _count_error(totals, "sync", order_id, exc)
+                await _run_failed(pool, run_id, "sync", order_id, exc)
 
-        await asyncio.gather(*(check(row["order_number"]) for row in due))
+        await asyncio.gather(*(check(order_id) for order_id in due))
     except BaseException as exc:
-        await _safe_finish(pool, run_id, dict(totals), f"{type(exc).__name__}: {exc}")
+        await _safe_finish(pool, run_id, dict(extra), f"{type(exc).__name__}: {exc}")
         raise
-    result = {"run_id": run_id, **totals}
-    error = f"{totals['errors']} orders could not be checked" if totals["errors"] else None
-    await _finish_run(pool, run_id, result, error)
-    return result
+    return _result(await _finish_run(pool, run_id, dict(extra), None), dict(extra))
 
 
-async def _safe_finish(pool: AsyncConnectionPool, run_id: int, totals: dict, error: str) -> None:
-    try:
-        await _finish_run(pool, run_id, totals, error)
-    except Exception:  # the database may be what failed; the run row stays unfinished
-        log.exception("could not record the failed run %s", run_id)
+def _count_decision(extra: Counter[str], result: dict[str, Any]) -> None:
+    """What a run reports beyond its counters: answers that disagree with the record
+    (the order is flagged) or were refused as inconsistent."""
+    if result.get("decision") == "gateway_disagreement":
+        extra["disagreements"] += 1
+    elif result.get("decision") == "status_inconsistent":
+        extra["rejected"] += 1
 
 
 async def reconcile_once(settings: Settings, pool: AsyncConnectionPool,
                          client: MidtransClient | None) -> dict:
-    """DESIGN §7: network-free repairs (checks 1-4) in batches, then check 5
-    against Midtrans. One reconciler at a time across processes (advisory
-    lock); a second one returns ``{"skipped": True}`` at once."""
+    """Network-free repairs (checks 1-4), then check 5 against Midtrans. One
+    reconciler at a time across processes (advisory lock); a second one returns
+    ``{"skipped": True}`` at once."""
     return await _exclusively(pool, db.RECONCILE_LOCK_KEY, "reconcile",
                               _reconcile_locked(settings, pool, client))
 
 
 async def _reconcile_locked(settings: Settings, pool: AsyncConnectionPool,
                             client: MidtransClient | None) -> dict:
-    run_id = await _start_run(pool, "reconcile", "reconcile")
-    totals: Counter[str] = Counter()
+    async with pool.connection() as conn:
+        run_id = (await db.fetch_one(conn, "start_run", kind="reconcile", source="reconcile"))["id"]
+    extra: Counter[str] = Counter()
     try:
-        for _ in range(1000):  # batches; each one transaction
+        for _ in range(1000):  # batches; one transaction per repair inside each
             async with pool.connection() as conn:
                 batch = (await db.fetch_one(conn, "reconcile_local", batch_size=settings.reconcile_batch,
                                             source="reconcile", run_id=run_id))["totals"]
-            for key, value in batch.items():
-                if key != "run_id" and isinstance(value, int):
-                    totals[key] += value
-            if batch["mismatches_found"] < settings.reconcile_batch or batch["repaired"] == 0:
+            for key in ("mismatches_found", "repaired", "corrected", "flagged"):
+                extra[key] += batch[key]
+            if (batch["mismatches_found"] < settings.reconcile_batch
+                    or batch["repaired"] + batch["corrected"] == 0):
                 break
-        if client is not None:  # check 5 counts (with the grace) what it looked at
-            await _check_expired_pending(settings, pool, client, run_id, totals)
+        if client is not None:
+            await _check_expired_pending(settings, pool, client, run_id, extra)
     except BaseException as exc:
-        await _safe_finish(pool, run_id, dict(totals), f"{type(exc).__name__}: {exc}")
+        await _safe_finish(pool, run_id, dict(extra), f"{type(exc).__name__}: {exc}")
         raise
-    result = {"run_id": run_id, **totals}
-    error = f"{totals['errors']} errors" if totals["errors"] else None
-    await _finish_run(pool, run_id, result, error)
-    return result
+    return _result(await _finish_run(pool, run_id, dict(extra), None), dict(extra))
 
 
 async def _check_expired_pending(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient,
-                                 run_id: int, totals: Counter[str]) -> None:
+                                 run_id: int, extra: Counter[str]) -> None:
+    """Check 5: pending orders past expires_at + grace. Ask Midtrans; a still
+    pending payment is expired there first (PAYMENTS_EXPIRE_AT_MIDTRANS), so a
+    late payment cannot land on capacity about to be released; the answer is
+    applied, and then the order's payment window is closed in SQL unless a
+    payment attempt is still live there (expire_order decides)."""
     grace = timedelta(seconds=settings.expiry_grace)
     async with pool.connection() as conn:
         stale = await db.fetch_all(conn, "orders_past_expiry", expiry_grace=grace,
                                    max_rows=settings.reconcile_batch)
-    totals["pending_past_expiry"] = len(stale)
+    extra["pending_past_expiry"] = len(stale)
     limit = asyncio.Semaphore(settings.http_concurrency)
 
     async def settle(order_id: str) -> None:
@@ -221,32 +228,56 @@ async def _check_expired_pending(settings: Settings, pool: AsyncConnectionPool, 
                 answer: StatusResult | ExpireResult = await client.status(order_id)
                 if (isinstance(answer, Found) and answer.transaction_status == "pending"
                         and settings.expire_at_midtrans):
-                    # expire at Midtrans first: a late payment then cannot land on
-                    # capacity we are about to release
                     expired = await client.expire(order_id)
-                    totals["expired_at_midtrans"] += isinstance(expired, Found)
+                    extra["expired_at_midtrans"] += isinstance(expired, Found)
                     if isinstance(expired, Refused):  # it moved on meanwhile: ask again
                         answer = await client.status(order_id)
                     else:
                         answer, evidence = expired, "action"
             if isinstance(answer, NotFound):
                 result = await apply_not_found(pool, order_id, "reconcile", grace, run_id)
-            elif answer.transaction_status == "pending" and not settings.expire_at_midtrans:
-                # a local expiry: no transaction_id, so a later payment of the
-                # still-open Midtrans transaction is a late payment, never "stale"
-                result = await apply_answer(pool, order_id, {
-                    "order_id": order_id, "transaction_status": "expire",
-                    "local_reason": "pending at Midtrans past expires_at + grace, "
-                                    "PAYMENTS_EXPIRE_AT_MIDTRANS off",
-                    "midtrans_transaction_id": answer.body.get("transaction_id")}, "reconcile", run_id,
-                    evidence="local")
             else:
                 result = await apply_answer(pool, order_id, answer.body, "reconcile", run_id, evidence)
-            totals["gateway_status_applied"] += 1
-            totals["gateway_status_changed"] += _changed(result)
-            if result.get("decision") == "gateway_disagreement":
-                totals["disagreements"] += 1
+                _count_decision(extra, result)
+                if result.get("new_status") == "pending":
+                    # still open: close the window unless Midtrans still holds a live
+                    # attempt (with PAYMENTS_EXPIRE_AT_MIDTRANS off, even then: a later
+                    # payment of it is a late payment, re-acquired if there is room)
+                    result = await expire_order(pool, order_id, grace,
+                                                even_if_live=not settings.expire_at_midtrans, run_id=run_id)
+            extra["gateway_status_applied"] += 1
+            extra["gateway_status_changed"] += _changed(result)
         except (MidtransError, psycopg.Error) as exc:
-            _count_error(totals, "reconcile", order_id, exc)
+            await _run_failed(pool, run_id, "reconcile", order_id, exc)
 
     await asyncio.gather(*(settle(row["order_number"]) for row in stale))
+
+
+async def expire_order(pool: AsyncConnectionPool, order_id: str, grace: timedelta, *, even_if_live: bool,
+                       run_id: int | None) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        row = await db.fetch_one(conn, "expire_order", order_id=order_id, source="reconcile",
+                                 expiry_grace=grace, even_if_live=even_if_live, run_id=run_id, payload=None)
+    return row["result"]
+
+
+async def prune_once(settings: Settings, pool: AsyncConnectionPool, client: Any = None) -> dict:
+    """Retention: delete webhook_logs rows past their retention in steps of
+    PAYMENTS_PRUNE_BATCH until none is left (at most 100 steps per run). One
+    pruner at a time across processes."""
+    return await _exclusively(pool, db.PRUNE_LOCK_KEY, "prune", _prune_locked(settings, pool))
+
+
+async def _prune_locked(settings: Settings, pool: AsyncConnectionPool) -> dict:
+    deleted: Counter[str] = Counter(steps=0)
+    for _ in range(100):
+        async with pool.connection() as conn:
+            step = (await db.fetch_one(conn, "prune_logs", max_rows=settings.prune_batch,
+                                       source="reconcile"))["result"]
+        deleted["steps"] += 1
+        deleted["deleted_noise"] += step["deleted_noise"]
+        deleted["deleted_decisions"] += step["deleted_decisions"]
+        deleted["deleted_runs"] += step["deleted_runs"]
+        if not step["more"]:
+            break
+    return dict(deleted)

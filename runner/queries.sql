@@ -1,6 +1,8 @@
--- Every query the runner sends, by name. Each is one call to the SQL API in
--- schema payments (the runner role may execute those functions and nothing
--- else). Loaded once by runner/db.py.
+-- Every query the runner (payments serve, sync, reconcile, prune) sends, by
+-- name. Each is one call to the SQL API in schema payments; the runner role
+-- may execute exactly these functions (and the shop's create_*_order), which
+-- a test keeps equal to db/grants.sql. Loaded once by runner/db.py. The
+-- operator commands' queries are in runner/reports.sql.
 
 -- name: apply_gateway_status
 -- Apply one Midtrans status (webhook, sync, reconcile) and get the decision;
@@ -12,42 +14,60 @@ SELECT payments.apply_gateway_status(
     %(run_id)s::bigint, %(evidence)s::text, %(trigger_only)s::boolean) AS result
 
 -- name: apply_status_not_found
--- Midtrans has no transaction for this order; expire it past expiry + grace.
+-- Midtrans has no transaction for this order; with a grace, close its window past it.
 SELECT payments.apply_status_not_found(%(order_id)s, %(source)s, %(expiry_grace)s, %(run_id)s) AS result
 
--- name: log_event
--- Record an event the state machine never saw (a rejected webhook).
-SELECT payments.log_event(%(source)s, %(event_type)s, %(outcome)s, %(order_id)s, %(detail)s,
-                          %(payload)s, %(signature_valid)s, %(transaction_status)s,
-                          %(status_code)s, %(run_id)s) AS id
+-- name: expire_order
+-- Close a pending order's payment window locally (reconcile, past expiry + grace).
+SELECT payments.expire_order(%(order_id)s, %(source)s, %(expiry_grace)s, %(even_if_live)s, %(run_id)s,
+                             %(payload)s) AS result
 
--- name: orders_due_for_sync
--- Pending orders to ask the Status API about.
-SELECT order_number FROM payments.orders_due_for_sync(%(min_age)s, %(recheck_after)s, %(max_rows)s)
+-- name: log_rejection
+-- Record a notification the webhook refused (a fixed vocabulary of event types).
+SELECT payments.log_rejection(%(event_type)s, %(order_id)s, %(detail)s, %(payload)s,
+                              %(transaction_status)s, %(status_code)s) AS id
+
+-- name: start_sync
+-- Open a sync run; one row per order it must check (order_number NULL: none due).
+SELECT run_id, order_number
+  FROM payments.start_sync(%(min_age)s, %(recheck_after)s, %(max_rows)s, %(orders)s::text[])
+
+-- name: start_run
+-- Open a reconcile or prune run.
+SELECT payments.start_run(%(kind)s, %(source)s) AS id
+
+-- name: run_failed
+-- One order of a run could not be checked (Midtrans or the database refused).
+SELECT payments.run_failed(%(run_id)s, %(order_id)s, %(reason)s) AS failed
+
+-- name: finish_run
+-- Close a run: totals from its own counters, plus the runner's extra figures.
+SELECT id, kind, started_at, finished_at, ok, totals, error
+  FROM payments.finish_run(%(run_id)s, %(extra)s, %(error)s)
 
 -- name: orders_past_expiry
--- DESIGN §7 check 5: pending orders past expires_at + grace.
+-- Check 5: pending orders past expires_at + grace.
 SELECT order_number FROM payments.orders_past_expiry(%(expiry_grace)s, %(max_rows)s)
 
 -- name: reconcile_local
--- One batch of network-free repairs (checks 1-4) inside an open run.
-SELECT payments.reconcile_local(%(batch_size)s, %(source)s, %(run_id)s) AS totals
+-- One batch of network-free repairs (checks 1-4) inside an open run, one
+-- transaction per repair (a procedure: its INOUT totals are the result row).
+CALL payments.reconcile_local(%(batch_size)s, %(source)s, %(run_id)s, NULL)
 
--- name: start_run
--- Open a sync / reconcile run.
-SELECT payments.start_run(%(kind)s, %(source)s) AS id
-
--- name: finish_run
--- Close a run with its totals.
-SELECT id, kind, started_at, finished_at, totals, error
-  FROM payments.finish_run(%(run_id)s, %(totals)s, %(error)s)
+-- name: prune_logs
+-- Retention: delete webhook_logs rows past their retention, at most max_rows.
+SELECT payments.prune_logs(%(max_rows)s, %(source)s) AS result
 
 -- name: last_runs
--- Latest sync / reconcile runs, for metrics.
+-- Latest sync / reconcile / prune runs, for metrics.
 SELECT kind, run_id, finished_at, age_seconds, totals, error, last_ok_at FROM payments.last_runs()
 
+-- name: alerts
+-- Every alert with observed value, threshold, whether it fires, and a breakdown.
+SELECT name, observed, threshold, "window", firing, description, detail FROM payments.alerts()
+
 -- name: try_lock
--- Session advisory lock: one reconciler (or one scheduled sync) at a time.
+-- Session advisory lock: one reconciler (or one scheduled sync / prune) at a time.
 SELECT pg_try_advisory_lock(%(key)s) AS locked
 
 -- name: unlock
@@ -55,25 +75,3 @@ SELECT pg_advisory_unlock(%(key)s) AS unlocked
 
 -- name: ping
 SELECT 1 AS ok
-
--- name: alerts
--- DESIGN §8: every alert with observed value, threshold and whether it fires.
-SELECT name, observed, threshold, "window", firing, description FROM payments.alerts()
-
--- name: recent_runs
--- The latest sync / reconcile runs with their totals (needs SELECT on payments.runs).
-SELECT id, kind, source, started_at, finished_at, totals, error
-  FROM payments.runs ORDER BY id DESC LIMIT %(limit)s
-
--- name: order_summary
--- One order with items and ticket counts.
-SELECT payments.order_summary(%(order_id)s) AS summary
-
--- name: order_timeline
--- Every webhook_logs entry of one order, oldest first.
-SELECT at, source, event_type, transaction_status, fraud_status, transaction_id, outcome, detail
-  FROM payments.order_timeline(%(order_id)s)
-
--- name: check_invariants
--- DESIGN §9: zero rows = healthy.
-SELECT invariant, subject, detail FROM payments.check_invariants()

@@ -61,7 +61,8 @@ def connect(database_url: str) -> psycopg.Connection:
 
 
 def fetch(conn: psycopg.Connection, name: str, **params: Any) -> list[dict[str, Any]]:
-    return conn.execute(db.query(name), params).fetchall()
+    """Rows of a named query of runner/reports.sql."""
+    return conn.execute(db.query(name, db.REPORTS_FILE), params).fetchall()
 
 
 def audit(conn: psycopg.Connection, limit: int = 50) -> dict[str, list[dict[str, Any]]]:

@@ -1,5 +1,5 @@
-"""`payments serve`: the webhook receiver plus the sync and reconcile schedules
-in one process.
+"""`payments serve`: the webhook receiver plus the sync, reconcile and prune
+(log retention) schedules in one process.
 
 Several `serve` processes may share one database: webhooks scale out, and each
 scheduled run takes an advisory lock, so one process runs it and the others
@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import uvicorn
 
 from runner import db
-from runner.jobs import reconcile_once, sync_once
+from runner.jobs import prune_once, reconcile_once, sync_once
 from runner.metrics import Metrics
 from runner.midtrans import MidtransClient
 from runner.settings import Settings
@@ -46,7 +46,8 @@ async def every(interval: float, stop: asyncio.Event, name: str,
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-async def serve(settings: Settings, *, run_sync: bool = True, run_reconcile: bool = True) -> None:
+async def serve(settings: Settings, *, run_sync: bool = True, run_reconcile: bool = True,
+                run_prune: bool = True) -> None:
     database_url = settings.require_database()
     if not settings.confirm_with_status_api:
         log.warning("PAYMENTS_CONFIRM_WITH_STATUS_API is off: notifications are applied without asking "
@@ -77,6 +78,9 @@ async def serve(settings: Settings, *, run_sync: bool = True, run_reconcile: boo
         schedules.append(asyncio.create_task(
             every(settings.reconcile_interval, stop, "reconcile",
                   lambda: reconcile_once(settings, pool, client))))
+    if run_prune:
+        schedules.append(asyncio.create_task(
+            every(settings.prune_interval, stop, "prune", lambda: prune_once(settings, pool))))
     try:
         await server.serve()
     finally:

@@ -86,6 +86,8 @@ class Settings:
     expiry_grace: float = 900.0
     expire_at_midtrans: bool = True
     reconcile_batch: int = 500
+    prune_interval: float = 3600.0
+    prune_batch: int = 10000
     http_concurrency: int = 8
     http_timeout: float = 10.0
     http_retries: int = 3
@@ -169,6 +171,8 @@ ENVIRONMENT = {
     "PAYMENTS_EXPIRY_GRACE": ("expiry_grace", parse_duration),
     "PAYMENTS_EXPIRE_AT_MIDTRANS": ("expire_at_midtrans", _bool),
     "PAYMENTS_RECONCILE_BATCH": ("reconcile_batch", lambda v, n: _int(v, n, 1, 100000)),
+    "PAYMENTS_PRUNE_INTERVAL": ("prune_interval", parse_duration),
+    "PAYMENTS_PRUNE_BATCH": ("prune_batch", lambda v, n: _int(v, n, 1, 100000)),
     "PAYMENTS_HTTP_CONCURRENCY": ("http_concurrency", lambda v, n: _int(v, n, 1, 256)),
     "PAYMENTS_HTTP_TIMEOUT": ("http_timeout", parse_duration),
     "PAYMENTS_HTTP_RETRIES": ("http_retries", lambda v, n: _int(v, n, 0, 10)),

@@ -121,7 +121,7 @@ class WebhookApp:
         try:
             raw = await _read_body(scope, receive, limit)
         except BodyTooLarge as exc:
-            await self._log_rejection("body_too_large", "413", {"limit": limit, "size": str(exc)})
+            await self._log_rejection("body_too_large", {"limit": limit, "size": str(exc)})
             return 413, {"error": f"body larger than {limit} bytes"}, "body_too_large"
 
         try:
@@ -132,12 +132,12 @@ class WebhookApp:
             # text PostgreSQL (or the signature's UTF-8) can take
             _check_text(payload)
         except (ValueError, UnicodeError, RecursionError):
-            await self._log_rejection("malformed_json", "400",
-                                      {"body_prefix": raw[:LOG_PREFIX_CHARS].decode("utf-8", "replace")
-                                                      .encode("utf-8", "replace").decode("utf-8")})
+            prefix = raw[:LOG_PREFIX_CHARS].decode("utf-8", "replace")
+            prefix = prefix.encode("utf-8", "replace").decode("utf-8")
+            await self._log_rejection("malformed_json", {"body_prefix": prefix})
             return 400, {"error": "body is not JSON (UTF-8 text, reasonably nested)"}, "malformed_json"
         if not isinstance(payload, dict):
-            await self._log_rejection("malformed_json", "400", {"error": "not a JSON object"},
+            await self._log_rejection("malformed_json", {"error": "not a JSON object"},
                                       payload=payload)
             return 400, {"error": "body must be a JSON object"}, "malformed_json"
 
@@ -145,21 +145,21 @@ class WebhookApp:
                    if not isinstance(exact.get(f), str) or not exact.get(f).strip()]
         order_id = exact.get("order_id") if isinstance(exact.get("order_id"), str) else None
         if missing:
-            await self._log_rejection("missing_fields", "400", {"missing": missing}, payload=payload,
+            await self._log_rejection("missing_fields", {"missing": missing}, payload=payload,
                                       order_id=order_id)
             return 400, {"error": "missing or empty fields: " + ", ".join(missing)}, "missing_fields"
         mistyped = [f for f in OPTIONAL_STRING_FIELDS
                     if payload.get(f) is not None and not isinstance(payload.get(f), str)]
         if mistyped:
-            await self._log_rejection("missing_fields", "400", {"not_strings": mistyped}, payload=payload,
+            await self._log_rejection("missing_fields", {"not_strings": mistyped}, payload=payload,
                                       order_id=order_id)
             return 400, {"error": "fields must be strings: " + ", ".join(mistyped)}, "missing_fields"
 
         if not verify(exact["order_id"], exact["status_code"], exact["gross_amount"],
                       exact["signature_key"], self._server_key):
             self.metrics.signature_failures.inc()
-            await self._log_rejection("signature_invalid", "403", {}, payload=payload,
-                                      order_id=order_id, signature_valid=False,
+            await self._log_rejection("signature_invalid", {}, payload=payload,
+                                      order_id=order_id,
                                       transaction_status=exact["transaction_status"],
                                       status_code=exact["status_code"])
             return 403, {"error": "invalid signature"}, "signature_invalid"
@@ -203,8 +203,8 @@ class WebhookApp:
             reason = str(exc) or f"no answer within {self.settings.confirm_timeout:g}s"
             self.metrics.confirmations.labels("unavailable").inc()
             log.warning("status API could not confirm %s: %s", order_id, reason)
-            await self._log_rejection("confirmation_unavailable", "503", {"error": reason[:300]},
-                                      payload=notification, order_id=order_id, signature_valid=True,
+            await self._log_rejection("confirmation_unavailable", {"error": reason[:300]},
+                                      payload=notification, order_id=order_id,
                                       transaction_status=notification.get("transaction_status"),
                                       status_code=notification.get("status_code"))
             return 503, {"error": "Midtrans Status API unavailable; retry"}, "status_api_unavailable"
@@ -212,8 +212,8 @@ class WebhookApp:
             self.metrics.midtrans_seconds.labels("status").observe(time.perf_counter() - started)
         if isinstance(answer, NotFound):
             self.metrics.confirmations.labels("not_found").inc()
-            await self._log_rejection("confirmation_not_found", "404", {"asked": key},
-                                      payload=notification, order_id=order_id, signature_valid=True,
+            await self._log_rejection("confirmation_not_found", {"asked": key},
+                                      payload=notification, order_id=order_id,
                                       transaction_status=notification.get("transaction_status"),
                                       status_code=notification.get("status_code"))
             return 404, {"error": "Midtrans has no such transaction"}, "status_not_found"
@@ -221,10 +221,10 @@ class WebhookApp:
         if about[0] != order_id or (key != order_id and about[1] != key):
             # the unsigned transaction_id named another order's transaction
             self.metrics.confirmations.labels("mismatch").inc()
-            await self._log_rejection("confirmation_mismatch", "400",
+            await self._log_rejection("confirmation_mismatch",
                                       {"asked": key, "answer_order_id": about[0][:100],
                                        "answer_transaction_id": about[1][:100]},
-                                      payload=notification, order_id=order_id, signature_valid=True,
+                                      payload=notification, order_id=order_id,
                                       transaction_status=notification.get("transaction_status"),
                                       status_code=notification.get("status_code"))
             return (400, {"error": "the notified transaction belongs to another order"},
@@ -250,15 +250,18 @@ class WebhookApp:
                 if state in RETRYABLE_SQLSTATES and attempt == 1:
                     continue
                 if state == db.UNKNOWN_ORDER:
-                    await self._log_rejection("unknown_order", "404", {"sqlstate": state},
-                                              payload=notification, order_id=order_id, signature_valid=True,
+                    await self._log_rejection("unknown_order", {"sqlstate": state},
+                                              payload=notification, order_id=order_id,
                                               transaction_status=params["transaction_status"],
                                               status_code=params["status_code"])
                     return 404, {"error": "unknown order"}, "unknown_order"
+                if state == db.PAYLOAD_TOO_LARGE:  # larger than the database's max_payload_bytes
+                    await self._log_rejection("body_too_large", {"sqlstate": state}, order_id=order_id)
+                    return (413, {"error": "notification too large to store", "sqlstate": state},
+                            "body_too_large")
                 if state == db.BAD_ARGUMENT or state.startswith("22"):
-                    await self._log_rejection("rejected", "400",
-                                              {"sqlstate": state, "message": _first_line(exc)},
-                                              payload=notification, order_id=order_id, signature_valid=True)
+                    await self._log_rejection("rejected", {"sqlstate": state, "message": _first_line(exc)},
+                                              payload=notification, order_id=order_id)
                     return 400, {"error": "notification rejected", "sqlstate": state}, "rejected"
                 if state in RETRYABLE_SQLSTATES:
                     return 503, {"error": "database busy; retry"}, "db_unavailable"
@@ -269,23 +272,21 @@ class WebhookApp:
                 return 503, {"error": "internal error; retry", "sqlstate": state}, "error"
         raise AssertionError("unreachable")
 
-    async def _log_rejection(self, event_type: str, outcome: str, detail: dict, *,
-                             payload: Any = None, order_id: str | None = None,
-                             signature_valid: bool | None = None, transaction_status: str | None = None,
+    async def _log_rejection(self, event_type: str, detail: dict, *, payload: Any = None,
+                             order_id: str | None = None, transaction_status: str | None = None,
                              status_code: str | None = None) -> None:
-        """Record a rejected notification; if the database is down, the log line is all we have."""
+        """Record a refused notification (payments.log_rejection: the event type fixes its
+        outcome and signature_valid); if the database is down, the log line is all we have."""
         payload, detail = scrub(payload), scrub(detail)
         try:
             async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
-                await db.fetch_one(conn, "log_event", source="webhook", event_type=event_type,
-                                   outcome=outcome, order_id=order_id, detail=db.jsonb(detail),
+                await db.fetch_one(conn, "log_rejection", event_type=event_type, order_id=order_id,
+                                   detail=db.jsonb(detail),
                                    payload=db.jsonb(payload if isinstance(payload, dict) else
                                                     None if payload is None else {"value": payload}),
-                                   signature_valid=signature_valid,
-                                   transaction_status=transaction_status, status_code=status_code,
-                                   run_id=None)
+                                   transaction_status=transaction_status, status_code=status_code)
         except (PoolTimeout, psycopg.Error) as exc:
-            log.error("could not log rejected notification (%s, %s): %s", event_type, order_id,
+            log.error("could not log refused notification (%s, %s): %s", event_type, order_id,
                       type(exc).__name__)
 
     # -- GET /healthz, /metrics -----------------------------------------------

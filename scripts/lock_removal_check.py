@@ -1,11 +1,15 @@
 """Shows that the order row lock is what makes concurrent settlements safe.
 
-Creates a scratch database, migrates it, replaces payments.lock_order() with a
-copy that does not lock (FOR UPDATE removed), then runs the same race as
+Creates a scratch database, migrates it, replaces payments_private.lock_order()
+with a copy that does not lock (its pg_get_functiondef with FOR UPDATE
+removed; a short pg_sleep after the read widens the race window), then runs
+the same race as
 tests/test_concurrency.py::test_fifty_simultaneous_settlements_issue_tickets_once
-and prints what happened. Expected: duplicated tickets / capacity finalized
-more than once, or errors. Then it restores the real function and runs the
-race again for comparison.
+and prints what happened. Expected: the order decided paid more than once
+(every caller read it pending), duplicated tickets / capacity finalized more
+than once, or errors. For comparison it then runs the race with the same
+sleep but the lock kept, and with the real functions re-applied.
+tests/test_lock_mutations.py asserts the same (and more mutants) in pytest.
 
     PYTHONPATH=. python scripts/lock_removal_check.py postgresql://postgres@127.0.0.1:5432/postgres
 """
@@ -25,24 +29,27 @@ from psycopg.types.json import Jsonb
 from runner.migrate import apply_functions, migrate
 from tests.pgserver import with_database
 
-UNLOCKED = """
-CREATE OR REPLACE FUNCTION payments.lock_order(order_number text, kind text DEFAULT NULL)
-RETURNS payments.orders LANGUAGE plpgsql SET search_path = payments, pg_temp AS $$
-#variable_conflict use_column
-DECLARE o payments.orders;
-BEGIN
-    SELECT * INTO o FROM payments.orders AS x WHERE x.order_number = lock_order.order_number;
-    IF NOT FOUND THEN RAISE EXCEPTION 'unknown order' USING ERRCODE = 'PM001'; END IF;
-    RETURN o;
-END $$;
-"""
+LOCK_ORDER = "payments_private.lock_order(text,text)"
+LOCKED_READ = "\n       FOR UPDATE;"
+WINDOW = "    PERFORM pg_sleep(0.05);  -- widens the read-to-write window\n    RETURN o;\n"
+
+
+def lock_order_copy(db: psycopg.Connection, *, keep_lock: bool) -> str:
+    """payments_private.lock_order as it is, with a pause before it returns and,
+    unless keep_lock, without its FOR UPDATE."""
+    text = db.execute("SELECT pg_get_functiondef(%s::regprocedure)", (LOCK_ORDER,)).fetchone()[0]
+    if text.count(LOCKED_READ) != 1 or text.count("    RETURN o;\n") != 1:
+        raise SystemExit(f"{LOCK_ORDER} no longer looks as expected; update this script:\n{text}")
+    text = text.replace("    RETURN o;\n", WINDOW)
+    return text if keep_lock else text.replace(LOCKED_READ, ";")
 
 
 def race(url: str, callers: int = 50) -> dict:
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("TRUNCATE payments.tickets, payments.ticket_order_items, payments.product_order_items,"
-                   " payments.webhook_logs, payments.orders, payments.ticket_slots,"
-                   " payments.product_variants RESTART IDENTITY CASCADE")
+                   " payments.gateway_transactions, payments.order_reviews, payments.webhook_logs,"
+                   " payments.runs, payments.orders, payments.ticket_slots, payments.product_variants"
+                   " RESTART IDENTITY CASCADE")
         db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('A', 100)")
         db.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('V', 100)")
         db.execute("SELECT payments.create_ticket_order('RACE-1', %s, %s, 300000)",
@@ -55,10 +62,10 @@ def race(url: str, callers: int = 50) -> dict:
         def settle(i: int) -> str:
             barrier.wait()
             try:
-                conns[i].execute("SELECT payments.apply_gateway_status(%s, 'settlement', NULL,"
-                                 " '300000.00', 'tx', '200', 'webhook', NULL)",
-                                 ("RACE-1" if i % 2 == 0 else "RACE-2",))
-                return "ok"
+                row = conns[i].execute("SELECT payments.apply_gateway_status(%s, 'settlement', NULL,"
+                                       " '300000.00', 'tx', '200', 'webhook', NULL)",
+                                       ("RACE-1" if i % 2 == 0 else "RACE-2",)).fetchone()
+                return row[0]["decision"]
             except psycopg.Error as exc:
                 return f"error {exc.sqlstate}"
 
@@ -70,11 +77,13 @@ def race(url: str, callers: int = 50) -> dict:
         reserved, sold = db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone()
         paid = db.execute("SELECT count(*) FROM payments.webhook_logs WHERE outcome = 'paid'"
                           " AND order_number = 'RACE-1'").fetchone()[0]
+        product_paid = db.execute("SELECT count(*) FROM payments.webhook_logs WHERE outcome = 'paid'"
+                                  " AND order_number = 'RACE-2'").fetchone()[0]
         codes = db.execute("SELECT count(*) FROM payments.webhook_logs WHERE order_number = 'RACE-2'"
                            " AND detail #>> '{effects,0,pickup_code_issued}' = 'true'").fetchone()[0]
         violations = db.execute("SELECT count(*) FROM payments.check_invariants()").fetchone()[0]
     return {"calls": dict(outcomes), "active_tickets": tickets, "slot_reserved": reserved,
-            "slot_sold": sold, "ticket_order_decided_paid": paid,
+            "slot_sold": sold, "ticket_order_decided_paid": paid, "product_order_decided_paid": product_paid,
             "pickup_codes_handed_out": codes, "invariant_violations": violations}
 
 
@@ -86,11 +95,15 @@ def main(admin_url: str) -> None:
     url = with_database(admin_url, name)
     migrate(url)
     with psycopg.connect(url, autocommit=True) as db:
-        db.execute(UNLOCKED)
-    print("without the order row lock:", race(url))
+        db.execute(lock_order_copy(db, keep_lock=False))
+    print("without the order row lock (paused): ", race(url))
     with psycopg.connect(url, autocommit=True) as db:
         apply_functions(db)
-    print("with the order row lock:   ", race(url))
+        db.execute(lock_order_copy(db, keep_lock=True))
+    print("with the order row lock (paused):    ", race(url))
+    with psycopg.connect(url, autocommit=True) as db:
+        apply_functions(db)
+    print("with the real functions:             ", race(url))
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 

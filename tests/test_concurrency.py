@@ -33,22 +33,24 @@ def test_fifty_simultaneous_settlements_issue_tickets_once(db, db_url) -> None:
     barrier = threading.Barrier(callers)
     conns = [psycopg.connect(db_url, autocommit=True) for _ in range(callers)]
 
-    def settle(i: int) -> str:
+    def settle(i: int) -> tuple[str, str]:
+        source = SOURCES[i % len(SOURCES)]
         barrier.wait()
         row = conns[i].execute(
             "SELECT payments.apply_gateway_status('RACE-1', 'settlement', 'accept', '250000.00',"
             " 'tx-race', '200', %s, %s)",
-            (SOURCES[i % len(SOURCES)], Jsonb({"caller": i})),
+            (source, Jsonb({"caller": i})),
         ).fetchone()
-        return row[0]["decision"]
+        return source, row[0]["decision"]
 
     try:
         with ThreadPoolExecutor(max_workers=callers) as pool:
-            decisions = Counter(pool.map(settle, range(callers)))
+            calls = list(pool.map(settle, range(callers)))
     finally:
         for conn in conns:
             conn.close()
 
+    decisions = Counter(decision for _, decision in calls)
     assert decisions == {"paid": 1, "noop": callers - 1}
     per_item = db.execute(
         "SELECT s.code, i.quantity, i.finalized_quantity,"
@@ -61,7 +63,11 @@ def test_fifty_simultaneous_settlements_issue_tickets_once(db, db_url) -> None:
     assert slots == [("A", 0, 3), ("B", 0, 2)], "capacity finalized exactly once"
     logged = db.execute(
         "SELECT count(*) FROM payments.webhook_logs WHERE order_number = 'RACE-1'").fetchone()[0]
-    assert logged == callers, "every call is logged, even the no-ops"
+    # every call is logged, except a sync / reconcile answer that changed nothing
+    # (that one is only counted in its run)
+    unlogged = sum(1 for source, decision in calls if source in ("sync", "reconcile") and decision == "noop")
+    assert logged == callers - unlogged
+    assert db.execute("SELECT count(*) FROM payments.gateway_transactions").fetchone()[0] == 1
     assert _invariants(db) == []
 
 
@@ -149,16 +155,23 @@ def test_multi_slot_orders_in_any_item_order_never_deadlock(db, db_url) -> None:
 
 
 @pytest.mark.parametrize("round_", range(20))
-def test_webhook_paid_racing_reconcile_release_never_both(db, db_url, round_) -> None:
-    """An order marked expired by foreign code still holds capacity. A late
-    settlement webhook and reconcile_local race: whoever wins, the order ends
-    paid with exactly its tickets and the capacity counted once."""
+def test_late_settlement_racing_expire_order_never_both(db, db_url, round_) -> None:
+    """A pending order past its expiry, with a live attempt in the ledger. A
+    late settlement webhook of that attempt races payments.expire_order(...,
+    even_if_live => true) (what reconciliation does when Midtrans has nothing
+    more to say): whoever wins, the order ends paid with exactly its tickets
+    and the capacity counted once."""
     db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('EVE', 5)")
     db.execute("SELECT payments.create_ticket_order('LATE-1', %s, %s, 100000)",
                (Jsonb([{"slot": "EVE", "quantity": 2}]), _future()))
-    db.execute("UPDATE payments.orders SET status = 'expired' WHERE order_number = 'LATE-1'")
+    pending = db.execute(
+        "SELECT payments.apply_gateway_status('LATE-1', 'pending', NULL, '100000.00',"
+        " 'tx-late', '201', 'webhook', '{}')").fetchone()[0]
+    assert pending["new_status"] == "pending"
+    db.execute("UPDATE payments.orders SET expires_at = now() - interval '1 hour'"
+               " WHERE order_number = 'LATE-1'")
     barrier = threading.Barrier(2)
-    results: dict[str, object] = {}
+    results: dict[str, dict] = {}
 
     def webhook() -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
@@ -167,39 +180,101 @@ def test_webhook_paid_racing_reconcile_release_never_both(db, db_url, round_) ->
                 "SELECT payments.apply_gateway_status('LATE-1', 'settlement', NULL, '100000.00',"
                 " 'tx-late', '200', 'webhook', '{}')").fetchone()[0]
 
-    def reconcile() -> None:
+    def expire() -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
             barrier.wait()
-            results["reconcile"] = conn.execute("SELECT payments.reconcile_local()").fetchone()[0]
+            results["expire"] = conn.execute(
+                "SELECT payments.expire_order('LATE-1', source => 'reconcile',"
+                " expiry_grace => interval '15 minutes', even_if_live => true)"
+            ).fetchone()[0]
 
-    threads = [threading.Thread(target=webhook), threading.Thread(target=reconcile)]
+    threads = [threading.Thread(target=webhook), threading.Thread(target=expire)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
 
-    webhook_result = results["webhook"]
-    assert webhook_result["decision"] == "late_payment"
+    webhook_result, expire_result = results["webhook"], results["expire"]
+    expire_won = webhook_result["decision"] == "late_payment"
+    assert webhook_result["decision"] in ("paid", "late_payment"), webhook_result
+    assert expire_result["decision"] == ("released" if expire_won else "not_closed"), expire_result
     assert db.execute(
-        "SELECT status, needs_review, capacity_released_at IS NULL FROM payments.orders"
-    ).fetchone() == ("paid", False, True)
+        "SELECT status, needs_review, capacity_released_at IS NULL, expired_locally_at IS NOT NULL"
+        "  FROM payments.orders").fetchone() == ("paid", False, True, expire_won)
     assert db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone() == (0, 2)
     assert db.execute(
         "SELECT count(*) FROM payments.tickets WHERE status = 'active'").fetchone()[0] == 2
-    released = results["reconcile"]["reconcile_release_capacity"]
     reacquired = webhook_result["effects"][0]["reacquired"]
-    assert released == (1 if reacquired else 0), "a re-acquire happens exactly when the release won"
+    assert reacquired == expire_won, "a re-acquire happens exactly when the expiry won"
+    assert db.execute("SELECT stage FROM payments.gateway_transactions").fetchall() == [(22,)]
     assert _invariants(db) == []
+
+
+@pytest.mark.parametrize("round_", range(10))
+def test_deny_racing_a_settlement_of_another_attempt_never_releases(db, db_url, round_) -> None:
+    """A deny no longer releases a pending order: the payment window stays
+    open. The deny of a first attempt and the settlement of a second one
+    race: in either order the settlement is an ordinary payment (never a late
+    one), the capacity is never handed back, the tickets are issued once."""
+    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('DNY', 2)")
+    db.execute("SELECT payments.create_ticket_order('DENY-1', %s, %s, 100000)",
+               (Jsonb([{"slot": "DNY", "quantity": 2}]), _future()))
+    db.execute("SELECT payments.apply_gateway_status('DENY-1', 'pending', NULL, '100000.00', 'tx-first',"
+               " '201', 'webhook', '{}')")
+    barrier = threading.Barrier(2)
+    results: dict[str, dict] = {}
+
+    def deliver(name: str, status: str, tx: str, code: str) -> None:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            barrier.wait()
+            results[name] = conn.execute(
+                "SELECT payments.apply_gateway_status('DENY-1', %s, NULL, '100000.00', %s, %s, 'webhook',"
+                " '{}')", (status, tx, code)).fetchone()[0]
+
+    threads = [threading.Thread(target=deliver, args=("deny", "deny", "tx-first", "202")),
+               threading.Thread(target=deliver, args=("settle", "settlement", "tx-second", "200"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert results["settle"]["decision"] == "paid", results["settle"]
+    assert results["deny"]["decision"] == "attempt_failed", results["deny"]
+    assert db.execute("SELECT status, needs_review, capacity_released_at IS NULL FROM payments.orders"
+                      ).fetchone() == ("paid", False, True)
+    assert db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone() == (0, 2)
+    assert db.execute("SELECT count(*) FROM payments.tickets WHERE status = 'active'").fetchone()[0] == 2
+    assert db.execute("SELECT transaction_id, stage FROM payments.gateway_transactions ORDER BY 1"
+                      ).fetchall() == [("tx-first", 30), ("tx-second", 22)]
+    assert _invariants(db) == []
+
+
+def _reconcile(conn: psycopg.Connection, batch_size: int, source: str = "reconcile") -> dict:
+    """One batch of CALL payments.reconcile_local: its INOUT totals."""
+    return conn.execute("CALL payments.reconcile_local(%s, %s, NULL, NULL)",
+                        (batch_size, source)).fetchone()[0]
 
 
 def test_concurrent_reconcile_local_calls_repair_each_order_once(db, db_url) -> None:
     """reconcile_local itself (no runner lock): candidates are taken FOR UPDATE
-    SKIP LOCKED, so parallel callers split the work and never repair twice."""
+    SKIP LOCKED, so parallel callers split the work and never repair twice. The
+    repairs: paid orders (their payment is in the ledger) missing their
+    tickets, orders closed locally still holding capacity, and orders marked
+    paid by foreign code with no payment anywhere (corrected, never fulfilled)."""
     db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('R', 500)")
-    for i in range(200):
+    for i in range(220):
         db.execute("SELECT payments.create_ticket_order(%s, %s, %s, 1)",
                    (f"REP-{i}", Jsonb([{"slot": "R", "quantity": 1}]), _future()))
-    db.execute("UPDATE payments.orders SET status = CASE WHEN id % 2 = 0 THEN 'paid' ELSE 'expired' END")
+    # 100 paid with a settlement in the ledger, 100 closed locally, 20 "paid" with no payment
+    db.execute("INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status,"
+               " stage, gross_amount, seen_paid)"
+               " SELECT id, 'tx-' || id, 'settlement', 22, gross_amount, true FROM payments.orders"
+               "  WHERE id <= 200 AND id % 2 = 0")
+    db.execute("UPDATE payments.orders SET status = 'paid' WHERE id <= 200 AND id % 2 = 0")
+    db.execute("UPDATE payments.orders SET status = 'expired', expired_locally_at = now()"
+               " WHERE id <= 200 AND id % 2 = 1")
+    db.execute("UPDATE payments.orders SET status = 'paid' WHERE id > 200")
+    assert db.execute("SELECT count(*) FROM payments.orders WHERE repair IS NOT NULL").fetchone()[0] == 220
     callers = 4
     barrier = threading.Barrier(callers)
 
@@ -208,17 +283,28 @@ def test_concurrent_reconcile_local_calls_repair_each_order_once(db, db_url) -> 
             barrier.wait()
             total = 0
             while True:
-                batch = conn.execute("SELECT payments.reconcile_local(10)").fetchone()[0]
-                total += batch["repaired"]
+                batch = _reconcile(conn, 10)
+                assert batch["errors"] == 0, batch
+                total += batch["repaired"] + batch["corrected"]
                 if batch["mismatches_found"] == 0:
                     return total
 
     with ThreadPoolExecutor(max_workers=callers) as pool:
         repaired = sum(pool.map(run, range(callers)))
-    assert repaired == 200
+    assert repaired == 220, "200 repaired and 20 corrected, each once"
     per_order = db.execute(
         "SELECT count(*) FROM payments.webhook_logs WHERE event_type LIKE 'reconcile\\_%'"
         " AND event_type <> 'reconcile_run' GROUP BY order_number").fetchall()
-    assert len(per_order) == 200 and {n for (n,) in per_order} == {1}
-    assert db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone() == (0, 100)
+    assert len(per_order) == 220 and {n for (n,) in per_order} == {1}
+    outcomes = dict(db.execute(
+        "SELECT outcome, count(*) FROM payments.webhook_logs WHERE event_type LIKE 'reconcile\\_%'"
+        " AND event_type <> 'reconcile_run' GROUP BY outcome").fetchall())
+    assert outcomes == {"repaired": 200, "corrected": 20}
+    assert db.execute("SELECT status, count(*) FROM payments.orders GROUP BY status ORDER BY status"
+                      ).fetchall() == [("expired", 100), ("paid", 100), ("pending", 20)]
+    assert db.execute(
+        "SELECT count(*) FROM payments.tickets t JOIN payments.ticket_order_items i ON i.id = t.order_item_id"
+        " WHERE i.order_id > 200").fetchone()[0] == 0, "a status no payment supports is never fulfilled"
+    assert db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone() == (20, 100)
+    assert db.execute("SELECT count(*) FROM payments.tickets WHERE status = 'active'").fetchone()[0] == 100
     assert _invariants(db) == []

@@ -25,12 +25,17 @@ def test_install_is_idempotent_runs_the_repair_and_removes(pg_server, db, db_url
         assert result.returncode == 0, result.stderr
     jobs = cron_jobs(pg_server, dbname)
     assert jobs == [(f"payments-reconcile-local:{dbname}", "*/5 * * * *",
-                     "SELECT payments.reconcile_local(500, 'cron')", dbname)]
+                     "CALL payments.reconcile_local(500, 'cron')", dbname),
+                    (f"payments-prune-logs:{dbname}", "17 * * * *",
+                     "SELECT payments.prune_logs(10000, 'cron')", dbname)]
 
-    # a paid order missing its tickets: what the job is for
+    # a paid order (its payment is in the ledger) missing its tickets: what the job is for
     db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('C', 5)")
     db.execute("SELECT payments.create_ticket_order('CRON-1', %s, now() + interval '1 hour', 10)",
                (Jsonb([{"slot": "C", "quantity": 2}]),))
+    db.execute("INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status,"
+               " stage, gross_amount, seen_paid) SELECT id, 'tx-1', 'settlement', 22, 10, true"
+               " FROM payments.orders")
     db.execute("UPDATE payments.orders SET status = 'paid'")
     db.execute(jobs[0][2])
     assert db.execute("SELECT count(*) FROM payments.tickets").fetchone()[0] == 2
@@ -42,7 +47,7 @@ def test_install_is_idempotent_runs_the_repair_and_removes(pg_server, db, db_url
     listed = payments("schedule-cron", "--list", "--database-url", db_url)
     assert "*/5 * * * *" in listed.stdout
     removed = payments("schedule-cron", "--remove", "--database-url", db_url)
-    assert removed.returncode == 0 and "removed 1" in removed.stdout
+    assert removed.returncode == 0 and "removed 2" in removed.stdout
     assert cron_jobs(pg_server, dbname) == []
 
 

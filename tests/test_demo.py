@@ -16,7 +16,9 @@ EXPECTED_LINES = [
     "ok DEMO-T1 is paid and Ayu has her 2 tickets",
     "ok DEMO-T2 expired and its 3 seats are free again",
     "Decisions logged for DEMO-T3: paid, noop, noop, noop, stale_ignored",
-    "reconcile_fix_ticket_issued 1, reconcile_fix_pickup_code 1",
+    "ok both are pending again, no ticket, no pickup code",
+    "ok DEMO-T4, which Midtrans says is paid, is paid and Hana has her ticket",
+    "ok DEMO-P4, which nobody paid, stays pending and holds its shirt until it expires",
     "ok DEMO-T5 keeps the money fact (paid) and is flagged paid_after_release for a person",
     "check_invariants(): 0 violation(s) -- the books are right",
     "All five failures handled",
@@ -37,8 +39,9 @@ def test_demo_against_a_given_database(empty_db_url: str, tmp_path) -> None:
     assert "FAIL" not in result.stdout
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM payments.check_invariants()").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM payments.webhook_logs"
-                            " WHERE event_type LIKE 'reconcile\\_fix%'").fetchone()[0] == 2
+        corrected = conn.execute("SELECT order_number, outcome FROM payments.webhook_logs"
+                                 " WHERE event_type LIKE 'reconcile\\_fix%' ORDER BY order_number").fetchall()
+        assert corrected == [("DEMO-P4", "corrected"), ("DEMO-T4", "corrected")]
     # a second run on the same database starts over from its own demo data
     again = demo("--workdir", str(tmp_path), env={"PAYMENTS_DATABASE_URL": empty_db_url})
     assert again.returncode == 0, again.stdout + again.stderr

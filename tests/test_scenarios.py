@@ -44,21 +44,16 @@ FINAL_NOTE_STATES = {"delivered", "failed", "dropped", "recorded", "cancelled"}
 # -- helpers shared with tests/test_property.py ------------------------------------
 
 
-def _holding(status: str, needs_review: bool, reason: str | None, released: bool, fulfilled: bool) -> str:
-    """What an order holds, from its status: 'reserved' while pending, 'sold'
-    once paid, nothing otherwise. A paid order under review is exempt from
-    fulfilment (the invariants): it holds what its side-effects did -- nothing after a
-    release (paid_after_release, even if a later flag replaced that reason), sold
-    once fulfilled, else still its reservation."""
+def _holding(status: str, short: bool) -> str:
+    """What an order holds, from its status: its reservation while pending, its
+    goods sold once paid, nothing once released. A paid order short of capacity
+    / stock (paid after its release, paid_after_release) holds nothing until a
+    person decides."""
     if status == "pending":
         return "reserved"
-    if status != "paid":
-        return "nothing"
-    if not needs_review:
-        return "sold"
-    if released or reason == "paid_after_release":
-        return "nothing"
-    return "sold" if fulfilled else "reserved"
+    if status == "paid":
+        return "nothing" if short else "sold"
+    return "nothing"
 
 
 def implied_counters(conn: psycopg.Connection) -> tuple[dict, dict]:
@@ -67,22 +62,19 @@ def implied_counters(conn: psycopg.Connection) -> tuple[dict, dict]:
     finalized_quantity and of counter_drift()."""
     expected: dict = {}
     actual: dict = {}
-    for resource, table, code, reserved, items, ref, released, fulfilled in (
-            ("slot", "ticket_slots", "code", "reserved", "ticket_order_items", "slot_id",
-             "capacity_released_at", "tickets_issued_at"),
-            ("variant", "product_variants", "sku", "reserved_stock", "product_order_items", "variant_id",
-             "stock_released_at", "stock_confirmed_at")):
+    for resource, table, code, reserved, items, ref in (
+            ("slot", "ticket_slots", "code", "reserved", "ticket_order_items", "slot_id"),
+            ("variant", "product_variants", "sku", "reserved_stock", "product_order_items", "variant_id")):
         for key, res, sold in conn.execute(f"SELECT {code}, {reserved}, sold FROM payments.{table}"):
             actual[(resource, key)] = (res, sold)
             expected[(resource, key)] = (0, 0)
         rows = conn.execute(
-            f"SELECT r.{code}, o.status, o.needs_review, o.review_reason, o.{released} IS NOT NULL,"
-            f"       o.{fulfilled} IS NOT NULL, i.quantity"
+            f"SELECT r.{code}, o.status, o.shortfall_at IS NOT NULL, i.quantity"
             f"  FROM payments.{items} i JOIN payments.orders o ON o.id = i.order_id"
             f"  JOIN payments.{table} r ON r.id = i.{ref}")
-        for key, status, flagged, reason, was_released, was_fulfilled, quantity in rows:
+        for key, status, short, quantity in rows:
             res, sold = expected[(resource, key)]
-            holding = _holding(status, flagged, reason, was_released, was_fulfilled)
+            holding = _holding(status, short)
             expected[(resource, key)] = (res + quantity * (holding == "reserved"),
                                          sold + quantity * (holding == "sold"))
     return expected, actual
@@ -93,20 +85,18 @@ def fulfilment_problems(conn: psycopg.Connection) -> list[str]:
     here in Python, independently of check_invariants)."""
     problems = []
     rows = conn.execute(
-        "SELECT o.order_number, o.kind, o.status, o.needs_review, o.review_reason,"
-        "       coalesce(o.capacity_released_at, o.stock_released_at) IS NOT NULL,"
-        "       coalesce(o.tickets_issued_at, o.stock_confirmed_at) IS NOT NULL, o.pickup_code,"
+        "SELECT o.order_number, o.kind, o.status, o.shortfall_at IS NOT NULL, o.pickup_code,"
         "       (SELECT coalesce(sum(i.quantity), 0) FROM payments.ticket_order_items i"
         "         WHERE i.order_id = o.id),"
         "       (SELECT count(*) FROM payments.tickets t JOIN payments.ticket_order_items i"
         "            ON i.id = t.order_item_id WHERE i.order_id = o.id AND t.status = 'active')"
         "  FROM payments.orders o").fetchall()
-    for number, kind, status, flagged, reason, released, fulfilled, pickup, quantity, active in rows:
-        sold = _holding(status, flagged, reason, released, fulfilled) == "sold"
+    for number, kind, status, short, pickup, quantity, active in rows:
+        sold = _holding(status, short) == "sold"
         if kind == "ticket" and active != (quantity if sold else 0):
-            problems.append(f"{number}: {status}/{reason} has {active} active tickets of {quantity}")
-        if kind == "product" and sold and not pickup:
-            problems.append(f"{number}: {status}/{reason} without a pickup code")
+            problems.append(f"{number}: {status} has {active} active tickets of {quantity}")
+        if kind == "product" and sold != (pickup is not None):
+            problems.append(f"{number}: {status} {'without' if sold else 'with'} a pickup code")
     return problems
 
 
@@ -266,6 +256,14 @@ class World:
             "SELECT outcome FROM payments.webhook_logs"
             " WHERE order_number = %s AND event_type = 'gateway_status'"
             " AND (%s::text IS NULL OR source = %s) ORDER BY id", (number, source, source))]
+
+    def reviews(self, number: str) -> str | None:
+        """The order's open review reasons, sorted, comma-separated; None when none."""
+        return self.db.execute(
+            "SELECT string_agg(r.reason, ',' ORDER BY r.reason) FROM payments.order_reviews r"
+            " JOIN payments.orders o ON o.id = r.order_id"
+            " WHERE o.order_number = %s AND r.resolved_at IS NULL",
+            (number,)).fetchone()[0]
 
     def effect_count(self, number: str, effect: str) -> int:
         """How often a side-effect really happened for the order (webhook, sync or repair)."""
@@ -429,13 +427,23 @@ def test_settlement_reversed_to_deny_voids_and_returns_everything(world: World) 
         response = httpx.post(world.notify_url, json=body, timeout=10)
         assert response.status_code == 200 and response.json()["decision"] == "stale_ignored"
     for number in ("REV-T", "REV-P"):
-        order = world.order(number)
-        assert (order["status"], order["needs_review"], order["review_reason"]) == (
-            "failed", True, "payment_reversed")
+        # the goods come back at once; the payment window is still open, so the
+        # customer may pay again: the order holds its reservation meanwhile
+        assert (world.status(number), world.reviews(number)) == ("pending", "payment_reversed")
         assert world.decisions(number) == ["paid", "reversed", "stale_ignored"]
     assert world.tickets("REV-T") == 0 and world.tickets("REV-T", "void") == 2
-    assert world.slot("GIG") == (0, 0) and world.variant("TEE") == (0, 0)
+    assert world.order("REV-P")["pickup_code"] is None
+    assert world.slot("GIG") == (2, 0) and world.variant("TEE") == (2, 0)
     assert world.reconcile()["mismatches_found"] == 0
+    world.books_balance()
+
+    # the window closes: reconcile past expiry finds nothing live at Midtrans and releases
+    world.past_expiry("REV-T", "REV-P")
+    totals = world.reconcile()
+    assert totals["gateway_status_changed"] == 2
+    assert world.status("REV-T") == world.status("REV-P") == "expired"
+    assert world.reviews("REV-T") == "payment_reversed", "the review stays open for a person"
+    assert world.slot("GIG") == (0, 0) and world.variant("TEE") == (0, 0)
     world.books_balance()
 
 
@@ -601,16 +609,15 @@ def test_paid_again_after_expiry_without_capacity_is_flagged_and_never_oversold(
         world.act(number, "settle", faults={"duplicate": 2})
     world.quiet()
     for number in ("GONE-T", "GONE-P"):
-        order = world.order(number)
-        assert (order["status"], order["needs_review"], order["review_reason"]) == (
-            "paid", True, "paid_after_release"), "the money fact is kept and flagged, never dropped"
+        assert (world.status(number), world.reviews(number)) == ("paid", "paid_after_release"), \
+            "the money fact is kept and flagged, never dropped"
         assert "late_payment_review" in world.decisions(number)
     assert world.tickets("GONE-T") == 0 and world.order("GONE-P")["pickup_code"] is None
     assert world.slot("SMALL") == (0, 2) and world.variant("CAP") == (0, 1), "nothing oversold"
     # sync and reconcile leave it to a person
     world.sync()
     assert world.reconcile()["repaired"] == 0
-    assert world.order("GONE-T")["review_reason"] == "paid_after_release"
+    assert world.reviews("GONE-T") == "paid_after_release"
     world.books_balance()
 
 
@@ -618,15 +625,17 @@ def test_local_expiry_then_payment_of_the_open_transaction_is_a_late_payment(wor
     """PAYMENTS_EXPIRE_AT_MIDTRANS=false: reconcile expires the order locally
     while its Midtrans transaction is still pending (and already known to us
     through the `pending` notification). The customer then pays that very
-    transaction: DESIGN §5 failed/expired + paid = late payment (re-acquire, or
-    flag paid_after_release) -- never ignored as stale."""
+    transaction: a payment of a released order is a late payment (re-acquire,
+    or flag paid_after_release) -- never ignored as stale."""
     world.start_serve()
     world.ticket_order("LOC-T", quantity=2)
     world.product_order("LOC-P", quantity=1)
     world.pay("LOC-T", 150000)
     world.pay("LOC-P", 90000)
     world.quiet()
-    assert world.order("LOC-T")["gateway_transaction_id"] is not None
+    assert world.db.execute("SELECT count(*) FROM payments.gateway_transactions t JOIN payments.orders o"
+                            " ON o.id = t.order_id WHERE o.order_number = 'LOC-T' AND t.stage = 10"
+                            ).fetchone()[0] == 1, "the pending transaction is in the ledger"
     world.past_expiry("LOC-T", "LOC-P")
     world.reconcile(PAYMENTS_EXPIRE_AT_MIDTRANS="false")
     assert world.status("LOC-T") == world.status("LOC-P") == "expired"
@@ -655,9 +664,7 @@ def test_fraud_challenge_then_accept_pays_and_clears_the_flag(world: World) -> N
         world.act(number, "capture", fraud_status="challenge")
     world.quiet()
     for number in ("FRD-T", "FRD-P"):
-        order = world.order(number)
-        assert (order["status"], order["needs_review"], order["review_reason"]) == (
-            "pending", True, "fraud_challenge")
+        assert (world.status(number), world.reviews(number)) == ("pending", "fraud_challenge")
     assert world.tickets("FRD-T") == 0 and world.slot("GIG") == (2, 0)
     world.books_balance()
 
@@ -666,8 +673,8 @@ def test_fraud_challenge_then_accept_pays_and_clears_the_flag(world: World) -> N
         world.act(number, "settle")
     world.quiet()
     for number in ("FRD-T", "FRD-P"):
-        order = world.order(number)
-        assert (order["status"], order["needs_review"], order["fraud_status"]) == ("paid", False, "accept")
+        assert (world.status(number), world.reviews(number)) == ("paid", None), \
+            "Midtrans' accept closes the challenge review it opened"
         assert world.decisions(number) == ["noop", "flagged", "paid", "noop"]
     assert world.tickets("FRD-T") == 2 and world.slot("GIG") == (0, 2) and world.variant("TEE") == (0, 1)
     world.books_balance()
@@ -685,10 +692,8 @@ def test_amount_mismatch_is_flagged_and_never_fulfilled(world: World) -> None:
     world.sync()
     world.reconcile()
     for number in ("AMT-T", "AMT-P"):
-        order = world.order(number)
-        assert (order["status"], order["needs_review"], order["review_reason"]) == (
-            "pending", True, "amount_mismatch")
-        assert set(world.decisions(number)) == {"amount_mismatch"}
+        assert (world.status(number), world.reviews(number)) == ("pending", "amount_mismatch")
+        assert world.decisions(number)[0] == "flagged" and "paid" not in world.decisions(number)
     assert world.tickets("AMT-T") == 0 and world.order("AMT-P")["pickup_code"] is None
     assert world.slot("GIG") == (2, 0) and world.variant("TEE") == (1, 0), "still held, nothing sold"
     world.books_balance()
@@ -918,7 +923,8 @@ def test_midtrans_status_api_outage_then_recovery(world: World) -> None:
     for number in ("OUT-T", "OUT-P", "OUT-E"):
         assert world.status(number) == "pending"
     assert world.slot("GIG") == (5, 0) and world.variant("TEE") == (2, 0)
-    assert world.db.execute("SELECT count(*) FROM payments.runs WHERE error IS NULL").fetchone()[0] == 0
+    ok_runs = "SELECT count(*) FROM payments.runs WHERE ok AND kind <> 'prune'"
+    assert world.db.execute(ok_runs).fetchone()[0] == 0
     world.books_balance()
 
     # recovering: the first answers still fail, the client's own retries get through

@@ -118,9 +118,10 @@ def post(base: str, body: object) -> httpx.Response:
 
 
 def state(db: psycopg.Connection, number: str) -> tuple:
-    """(status, review_reason, active tickets, slot reserved/sold)."""
+    """(status, open review reasons, active tickets, slot reserved/sold)."""
     return db.execute(
-        "SELECT o.status, o.review_reason,"
+        "SELECT o.status, (SELECT string_agg(r.reason, ',' ORDER BY r.reason) FROM payments.order_reviews r"
+        "   WHERE r.order_id = o.id AND r.resolved_at IS NULL),"
         " (SELECT count(*) FROM payments.tickets t"
         "   JOIN payments.ticket_order_items i ON i.id = t.order_item_id"
         "   WHERE i.order_id = o.id AND t.status = 'active'),"

@@ -154,7 +154,7 @@ def test_health_and_metrics(shop, webhook) -> None:
     assert httpx.get(f"{webhook}/healthz").json() == {"status": "ok", "database": "ok"}
     post(webhook, notification("TKT-1"))
     post(webhook, notification("TKT-1", key="wrong"))
-    shop.execute("SELECT payments.reconcile_local()")
+    shop.execute("CALL payments.reconcile_local()")
     text = httpx.get(f"{webhook}/metrics").text
     assert 'payments_webhook_requests_total{outcome="applied"} 1.0' in text
     assert 'payments_webhook_requests_total{outcome="signature_invalid"} 1.0' in text
@@ -193,12 +193,14 @@ def test_server_key_never_reaches_logs_or_database(shop, webhook, caplog) -> Non
 def test_unexpected_database_error_answers_503_not_500(shop, webhook) -> None:
     """Midtrans retries a 500 once and a 503 four times: an unexpected failure
     (here the ticket side-effect is missing) must get the retries."""
-    shop.execute("ALTER FUNCTION payments.apply_ticket_payment(text) RENAME TO apply_ticket_payment_gone")
+    shop.execute("ALTER FUNCTION payments_private.apply_ticket_payment(payments.orders)"
+                 " RENAME TO apply_ticket_payment_gone")
     response = post(webhook, notification("TKT-1"))
     assert response.status_code == 503
     assert response.json()["sqlstate"] == "42883"
     assert shop.execute("SELECT status FROM payments.orders").fetchone()[0] == "pending"
-    shop.execute("ALTER FUNCTION payments.apply_ticket_payment_gone(text) RENAME TO apply_ticket_payment")
+    shop.execute("ALTER FUNCTION payments_private.apply_ticket_payment_gone(payments.orders)"
+                 " RENAME TO apply_ticket_payment")
     retried = post(webhook, notification("TKT-1"))
     assert retried.json()["decision"] == "paid", "Midtrans' retry then applies it"
 
