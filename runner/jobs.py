@@ -69,11 +69,6 @@ async def apply_not_found(pool: AsyncConnectionPool, order_id: str, source: str,
     return row["result"]
 
 
-def _changed(result: dict[str, Any]) -> bool:
-    """Did applying the answer change the order's status?"""
-    return result.get("previous_status") != result.get("new_status")
-
-
 async def _run_failed(pool: AsyncConnectionPool, run_id: int, job: str, order_id: str,
                       exc: Exception) -> None:
     """One order could not be settled this run: say why, and count it in the run (so the
@@ -194,8 +189,8 @@ async def _reconcile_locked(settings: Settings, pool: AsyncConnectionPool,
             async with pool.connection() as conn:
                 batch = (await db.fetch_one(conn, "reconcile_local", batch_size=settings.reconcile_batch,
                                             source="reconcile", run_id=run_id))["totals"]
-            for key in ("mismatches_found", "repaired", "corrected", "flagged"):
-                extra[key] += batch[key]
+            # found / repaired / corrected / flagged are the run's own counters
+            # (reconcile_step keeps them); the batch's figures only say when to stop
             if (batch["mismatches_found"] < settings.reconcile_batch
                     or batch["repaired"] + batch["corrected"] == 0):
                 break
@@ -235,7 +230,7 @@ async def _check_expired_pending(settings: Settings, pool: AsyncConnectionPool, 
                     else:
                         answer, evidence = expired, "action"
             if isinstance(answer, NotFound):
-                result = await apply_not_found(pool, order_id, "reconcile", grace, run_id)
+                await apply_not_found(pool, order_id, "reconcile", grace, run_id)
             else:
                 result = await apply_answer(pool, order_id, answer.body, "reconcile", run_id, evidence)
                 _count_decision(extra, result)
@@ -243,10 +238,8 @@ async def _check_expired_pending(settings: Settings, pool: AsyncConnectionPool, 
                     # still open: close the window unless Midtrans still holds a live
                     # attempt (with PAYMENTS_EXPIRE_AT_MIDTRANS off, even then: a later
                     # payment of it is a late payment, re-acquired if there is room)
-                    result = await expire_order(pool, order_id, grace,
-                                                even_if_live=not settings.expire_at_midtrans, run_id=run_id)
-            extra["gateway_status_applied"] += 1
-            extra["gateway_status_changed"] += _changed(result)
+                    await expire_order(pool, order_id, grace,
+                                       even_if_live=not settings.expire_at_midtrans, run_id=run_id)
         except (MidtransError, psycopg.Error) as exc:
             await _run_failed(pool, run_id, "reconcile", order_id, exc)
 

@@ -440,7 +440,7 @@ def test_settlement_reversed_to_deny_voids_and_returns_everything(world: World) 
     # the window closes: reconcile past expiry finds nothing live at Midtrans and releases
     world.past_expiry("REV-T", "REV-P")
     totals = world.reconcile()
-    assert totals["gateway_status_changed"] == 2
+    assert totals["repaired"] == 0 and totals["checked"] == 2 and totals["changed"] == 2
     assert world.status("REV-T") == world.status("REV-P") == "expired"
     assert world.reviews("REV-T") == "payment_reversed", "the review stays open for a person"
     assert world.slot("GIG") == (0, 0) and world.variant("TEE") == (0, 0)

@@ -19,8 +19,24 @@
 -- reviews is not applied; the answer is 'confirm' and the caller applies the
 -- Status API's answer for that transaction instead.
 
+-- payments_private.ledger_entry(t)
+-- One ledger row as derive reads it: {transaction_id, stage, gross_amount,
+-- seen_paid}. The one place this shape is written (SQL, inlined).
+CREATE OR REPLACE FUNCTION payments_private.ledger_entry(t payments.gateway_transactions)
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT jsonb_build_object('transaction_id', (ledger_entry.t).transaction_id, 'stage', (ledger_entry.t).stage,
+                              'gross_amount', (ledger_entry.t).gross_amount, 'seen_paid', (ledger_entry.t).seen_paid)
+$$;
+
+COMMENT ON FUNCTION payments_private.ledger_entry(payments.gateway_transactions) IS
+    'One ledger row as jsonb {transaction_id, stage, gross_amount, seen_paid}';
+
 -- payments_private.ledger_of(order_id, except_transaction)
--- The order's ledger as [{transaction_id, stage, gross_amount, seen_paid}].
+-- The order's ledger as [ledger_entry, ...], by transaction id.
 CREATE OR REPLACE FUNCTION payments_private.ledger_of(order_id bigint, except_transaction text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -29,9 +45,7 @@ AS $$
 #variable_conflict use_column
 BEGIN
     RETURN (
-        SELECT coalesce(jsonb_agg(jsonb_build_object('transaction_id', t.transaction_id, 'stage', t.stage,
-                                                     'gross_amount', t.gross_amount, 'seen_paid', t.seen_paid)
-                                  ORDER BY t.transaction_id), '[]'::jsonb)
+        SELECT coalesce(jsonb_agg(payments_private.ledger_entry(t) ORDER BY t.transaction_id), '[]'::jsonb)
           FROM payments.gateway_transactions AS t
          WHERE t.order_id = ledger_of.order_id
            AND t.transaction_id IS DISTINCT FROM ledger_of.except_transaction);
@@ -166,8 +180,9 @@ COMMENT ON FUNCTION payments_private.rederive(bigint, bigint) IS
     'Re-derives and settles a locked order from its ledger and facts';
 
 -- payments_private.count_in_run(run_id, order_number, changed)
--- A sync / reconcile answer counts in its (open) run, once per order
--- (changed: the order's status changed); PM009 for a finished run.
+-- A sync / reconcile answer counts in its (open) run: checked once per
+-- order, changed once per order whose status changed; PM009 for a finished
+-- run.
 DROP FUNCTION IF EXISTS payments_private.count_in_run(bigint, boolean);
 CREATE OR REPLACE FUNCTION payments_private.count_in_run(run_id bigint, order_number text, changed boolean)
 RETURNS void
@@ -182,13 +197,18 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'run % does not exist or is finished', count_in_run.run_id USING ERRCODE = 'PM009';
     END IF;
-    IF NOT count_in_run.order_number = ANY (r.answered) THEN
+    -- an order answered twice in one run (reconcile: Midtrans' answer, then
+    -- the local close of its window) is checked once and changed at most once
+    IF NOT count_in_run.order_number = ANY (r.answered)
+       OR (count_in_run.changed AND NOT count_in_run.order_number = ANY (r.changed_orders)) THEN
         UPDATE payments.runs AS x
-           SET checked = x.checked + 1, answered = x.answered || count_in_run.order_number,
-               changed = x.changed + CASE WHEN count_in_run.changed THEN 1 ELSE 0 END
+           SET checked = x.checked + CASE WHEN count_in_run.order_number = ANY (x.answered) THEN 0 ELSE 1 END,
+               answered = CASE WHEN count_in_run.order_number = ANY (x.answered) THEN x.answered
+                               ELSE x.answered || count_in_run.order_number END,
+               changed = x.changed + CASE WHEN count_in_run.changed THEN 1 ELSE 0 END,
+               changed_orders = CASE WHEN count_in_run.changed THEN x.changed_orders || count_in_run.order_number
+                                     ELSE x.changed_orders END
          WHERE x.id = r.id;
-    ELSIF count_in_run.changed THEN
-        UPDATE payments.runs AS x SET changed = x.changed + 1 WHERE x.id = r.id;
     END IF;
 END
 $$;
@@ -261,7 +281,8 @@ BEGIN
              WHEN apply_gateway_status.status_code IS NULL
                   AND apply_gateway_status.source IN ('manual', 'reconcile', 'cron') THEN 'local'
              ELSE 'status_api' END);
-    v_payload := payments_private.bounded(payments_private.scrub_secrets(apply_gateway_status.payload), 'payload');
+    -- stored through write_log, which scrubs secrets from every payload
+    v_payload := payments_private.bounded(apply_gateway_status.payload, 'payload');
     v_stage := payments.transaction_stage(v_ts, v_fs);
 
     IF v_stage IS NOT NULL AND NOT payments.status_code_documented(v_evidence, v_ts, v_fs,
@@ -342,8 +363,7 @@ BEGIN
             OR r.refund_amount IS DISTINCT FROM t.refund_amount;
 
         d := payments_private.derive(o, payments_private.ledger_of(o.id, v_tx)
-            || jsonb_build_array(jsonb_build_object('transaction_id', v_tx, 'stage', r.stage,
-                                                    'gross_amount', r.gross_amount, 'seen_paid', r.seen_paid)));
+                                        || jsonb_build_array(payments_private.ledger_entry(r)));
         v_status := d ->> 'status';
         v_delta := payments_private.review_delta(o.id, (d -> 'conditions')
             || CASE WHEN v_outcome = 'disagreement'

@@ -14,11 +14,8 @@ SET search_path = payments, pg_temp
 -- more than it saves (about a second measured on 118k orders)
 SET jit = off
 AS $$
-    WITH ledgers AS (   -- every order's ledger in one pass (ledger_of's shape)
-        SELECT t.order_id,
-               jsonb_agg(jsonb_build_object('transaction_id', t.transaction_id, 'stage', t.stage,
-                                            'gross_amount', t.gross_amount, 'seen_paid', t.seen_paid)
-                         ORDER BY t.transaction_id) AS ledger
+    WITH ledgers AS (   -- every order's ledger in one pass (as ledger_of builds one)
+        SELECT t.order_id, jsonb_agg(payments_private.ledger_entry(t) ORDER BY t.transaction_id) AS ledger
           FROM payments.gateway_transactions AS t
          GROUP BY t.order_id
     ), money AS (

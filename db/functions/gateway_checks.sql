@@ -61,7 +61,7 @@ DECLARE
     v_why text;
     v_result jsonb;
     v_log_id bigint;
-    v_payload jsonb := payments_private.bounded(payments_private.scrub_secrets(expire_order.payload), 'payload');
+    v_payload jsonb := payments_private.bounded(expire_order.payload, 'payload');   -- write_log scrubs it
 BEGIN
     PERFORM payments_private.require_source(expire_order.source);
     o := payments_private.lock_order(expire_order.order_number);

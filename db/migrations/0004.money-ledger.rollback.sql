@@ -14,7 +14,7 @@ DROP INDEX payments.webhook_logs_run_idx;
 ALTER TABLE payments.runs DROP CONSTRAINT runs_kind_check;
 DELETE FROM payments.runs WHERE kind = 'prune';
 ALTER TABLE payments.runs ADD CONSTRAINT runs_kind_check CHECK (kind IN ('sync', 'reconcile')),
-    DROP COLUMN due, DROP COLUMN due_orders, DROP COLUMN answered, DROP COLUMN checked, DROP COLUMN changed, DROP COLUMN not_found,
+    DROP COLUMN due, DROP COLUMN due_orders, DROP COLUMN answered, DROP COLUMN changed_orders, DROP COLUMN checked, DROP COLUMN changed, DROP COLUMN not_found,
     DROP COLUMN failed, DROP COLUMN local_done, DROP COLUMN ok;
 
 DROP INDEX payments.orders_shortfall_idx;

@@ -218,6 +218,8 @@ ALTER TABLE payments.runs
     -- the orders a sync run must check, and those answered (or failed) so far
     ADD COLUMN due_orders text[],
     ADD COLUMN answered text[] NOT NULL DEFAULT '{}',
+    -- the answered orders whose status changed (each counted once in changed)
+    ADD COLUMN changed_orders text[] NOT NULL DEFAULT '{}',
     ADD COLUMN checked integer NOT NULL DEFAULT 0,
     ADD COLUMN changed integer NOT NULL DEFAULT 0,
     ADD COLUMN not_found integer NOT NULL DEFAULT 0,
