@@ -26,7 +26,7 @@ SELECT md5(coalesce(string_agg(
            E'\\n' ORDER BY p.oid::regprocedure::text), ''))
   FROM pg_proc AS p
   JOIN pg_namespace AS n ON n.oid = p.pronamespace
- WHERE n.nspname = 'payments'
+ WHERE n.nspname IN ('payments', 'payments_private')
 """
 
 

@@ -43,6 +43,15 @@ def test_migrate_twice_changes_nothing(pg_server: Server, empty_db_url: str) -> 
     assert '"functions_changed": false' in second.stdout
     assert normalized_dump(pg_server, empty_db_url) == dump_after_first
 
+    # an internal function edited by hand is put back, and migrate says so
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE FUNCTION payments_private.cover(stage smallint, gross_amount numeric)"
+                     " RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT gross_amount'")
+    third = payments("migrate", "--json", env={"PAYMENTS_DATABASE_URL": empty_db_url})
+    assert third.returncode == 0, third.stderr
+    assert '"functions_changed": true' in third.stdout
+    assert normalized_dump(pg_server, empty_db_url) == dump_after_first
+
 
 def test_rollback_then_migrate_restores_the_same_schema(pg_server: Server, empty_db_url: str) -> None:
     assert payments("migrate", "--database-url", empty_db_url).returncode == 0

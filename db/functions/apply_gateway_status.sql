@@ -137,10 +137,16 @@ BEGIN
     IF o.status <> v_previous OR v_repair IS NOT NULL THEN
         v_effect := payments_private.goods(o, settle.log_id);
     END IF;
-    UPDATE payments.orders AS x
-       SET status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
-     WHERE x.id = o.id
-       AND (x.status, x.paid_at, x.gateway_checked_at) IS DISTINCT FROM (o.status, o.paid_at, o.gateway_checked_at);
+    -- an effect that did something ('tickets_issued', 'capacity_released', ...)
+    -- wrote the status with its markers; otherwise it is written here
+    IF coalesce(v_effect ->> 'effect', 'none') IN ('none', 'review') THEN
+        UPDATE payments.orders AS x
+           SET status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at,
+               updated_at = now()
+         WHERE x.id = o.id
+           AND (x.status, x.paid_at, x.gateway_checked_at)
+               IS DISTINCT FROM (o.status, o.paid_at, o.gateway_checked_at);
+    END IF;
     IF jsonb_array_length(settle.delta -> 'open') + jsonb_array_length(settle.delta -> 'close') > 0 THEN
         PERFORM payments_private.apply_review_delta(o.id, settle.delta, settle.log_id);
     END IF;

@@ -63,42 +63,42 @@ BEGIN
      WHERE i.order_id = o.id;
     GET DIAGNOSTICS v_issued = ROW_COUNT;
 
-    SELECT count(*) INTO v_finalized
-      FROM payments.ticket_order_items AS i WHERE i.order_id = o.id AND i.finalized_quantity < i.quantity;
-
-    IF v_issued > 0 OR v_finalized > 0 OR o.tickets_issued_at IS NULL OR v_reacquire OR o.shortfall_at IS NOT NULL THEN
-        UPDATE payments.orders
-           SET tickets_issued_at = CASE WHEN v_issued > 0 OR tickets_issued_at IS NULL
-                                        THEN now() ELSE tickets_issued_at END,
-               capacity_released_at = NULL,
-               shortfall_at = NULL,
-               status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at,
-               updated_at = now()
-         WHERE id = o.id;
-    END IF;
+    -- the order's markers and its new status, in the same row version; a
+    -- repeated call that finds nothing to change writes nothing
+    UPDATE payments.orders AS x
+       SET tickets_issued_at = CASE WHEN v_issued > 0 OR x.tickets_issued_at IS NULL
+                                    THEN now() ELSE x.tickets_issued_at END,
+           capacity_released_at = NULL,
+           shortfall_at = NULL,
+           status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at,
+           updated_at = now()
+     WHERE x.id = o.id
+       AND (v_issued > 0 OR x.tickets_issued_at IS NULL OR x.capacity_released_at IS NOT NULL
+            OR x.shortfall_at IS NOT NULL
+            OR (x.status, x.paid_at, x.gateway_checked_at) IS DISTINCT FROM (o.status, o.paid_at, o.gateway_checked_at));
 
     -- finalize the missing quantity: reserved -> sold, or free -> sold on
     -- re-acquire (slots locked in id order: no deadlock with another order)
-    IF v_finalized > 0 THEN
-        IF NOT v_reacquire THEN
-            PERFORM payments_private.lock_slots(o.id);
-        END IF;
-        WITH m AS (
-            UPDATE payments.ticket_order_items AS i
-               SET finalized_quantity = i.quantity
-              FROM (SELECT x.id, x.quantity - x.finalized_quantity AS missing
-                      FROM payments.ticket_order_items AS x
-                     WHERE x.order_id = o.id AND x.finalized_quantity < x.quantity) AS d
-             WHERE i.id = d.id
-            RETURNING i.slot_id, d.missing
-        )
+    IF NOT v_reacquire THEN
+        PERFORM payments_private.lock_slots(o.id);
+    END IF;
+    WITH m AS (
+        UPDATE payments.ticket_order_items AS i
+           SET finalized_quantity = i.quantity
+          FROM (SELECT x.id, x.quantity - x.finalized_quantity AS missing
+                  FROM payments.ticket_order_items AS x
+                 WHERE x.order_id = o.id AND x.finalized_quantity < x.quantity) AS d
+         WHERE i.id = d.id
+        RETURNING i.slot_id, d.missing
+    ), u AS (
         UPDATE payments.ticket_slots AS s
            SET reserved = s.reserved - CASE WHEN v_reacquire THEN 0 ELSE t.missing END,
                sold = s.sold + t.missing,
                updated_at = now()
           FROM (SELECT m.slot_id, sum(m.missing)::integer AS missing FROM m GROUP BY m.slot_id) AS t
-         WHERE s.id = t.slot_id;
-    END IF;
+         WHERE s.id = t.slot_id
+    )
+    SELECT count(*) INTO v_finalized FROM m;
 
     RETURN jsonb_build_object(
         'effect', CASE WHEN v_issued > 0 OR v_finalized > 0 THEN 'tickets_issued' ELSE 'none' END,

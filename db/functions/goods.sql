@@ -4,7 +4,10 @@
 --   failed, expired, refunded
 --            goods released  release_ticket_capacity / release_product_stock
 -- Each dispatcher raises on an order kind it does not know (PM010), so a new
--- kind can never fall silently into another kind's branch.
+-- kind can never fall silently into another kind's branch. Each effect gets
+-- the order with its new status (payments_private.settle) and, whenever it
+-- reports an effect other than 'none' / 'review', has written that status
+-- together with its markers (one row version per settlement).
 --
 -- Lock order, everywhere: the order row (payments_private.lock_order) first,
 -- then its slots / variants in id order (lock_slots / lock_variants). A
