@@ -25,7 +25,7 @@
 CREATE OR REPLACE FUNCTION payments_private.ledger_entry(t payments.gateway_transactions)
 RETURNS jsonb
 LANGUAGE sql
-IMMUTABLE
+STABLE          -- as jsonb_build_object: an IMMUTABLE label would stop the planner inlining it
 PARALLEL SAFE
 AS $$
     SELECT jsonb_build_object('transaction_id', (ledger_entry.t).transaction_id, 'stage', (ledger_entry.t).stage,
@@ -289,9 +289,9 @@ BEGIN
              ELSE 'status_api' END);
     -- stored through write_log, which scrubs secrets from every payload
     v_payload := payments_private.bounded(apply_gateway_status.payload, 'payload');
-    v_stage := payments.transaction_stage(v_ts, v_fs);
+    v_stage := payments_private.stage_of(v_ts, v_fs);
 
-    IF v_stage IS NOT NULL AND NOT payments.status_code_documented(v_evidence, v_ts, v_fs,
+    IF v_stage IS NOT NULL AND NOT payments_private.code_documented(v_evidence, v_ts, v_fs,
                                                                   apply_gateway_status.status_code) THEN
         -- e.g. a signed `201` (pending) body relabelled `settlement`: no
         -- documented source sends that pair; nothing changes
@@ -413,7 +413,14 @@ BEGIN
         UPDATE payments.orders SET gateway_checked_at = now() WHERE id = o.id;
     END IF;
 
-    SELECT * INTO o FROM payments.orders AS x WHERE x.id = o.id;
+    -- the order as settled: re-read only when something besides its status
+    -- may have changed it (reviews opened or closed, a shortfall review)
+    IF v_stage IS NOT NULL AND NOT v_reviews_change AND o.shortfall_at IS NULL
+       AND coalesce(v_effect ->> 'effect', 'none') <> 'review' THEN
+        o.status := v_status;
+    ELSE
+        SELECT * INTO o FROM payments.orders AS x WHERE x.id = o.id;
+    END IF;
     IF v_effect ->> 'effect' = 'review' THEN   -- the pay effect found no room: paid_after_release
         v_delta := jsonb_set(v_delta, '{open}', (v_delta -> 'open')
                              || '[{"reason": "paid_after_release", "subject": ""}]'::jsonb);

@@ -57,12 +57,9 @@ COMMENT ON FUNCTION payments_private.bounded(jsonb, text) IS
 -- writes before (reviews) can point to it.
 CREATE OR REPLACE FUNCTION payments_private.next_log_id()
 RETURNS bigint
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN nextval('payments.webhook_logs_id_seq'::regclass);
-END
+    SELECT nextval('payments.webhook_logs_id_seq'::regclass)
 $$;
 
 COMMENT ON FUNCTION payments_private.next_log_id() IS 'Reserves a webhook_logs id';

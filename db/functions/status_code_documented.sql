@@ -10,6 +10,62 @@
 --                 capture, refund)
 --   local         no Midtrans evidence at all (a local expiry, an operator's
 --                 call in psql): status_code must be NULL
+-- The rule lives in payments_private.code_documented, plain SQL that the
+-- planner inlines into apply_gateway_status; payments.status_code_documented
+-- is its public face, which also refuses an evidence it does not know.
+CREATE OR REPLACE FUNCTION payments_private.code_documented(
+    evidence text,
+    transaction_status text,
+    fraud_status text,
+    status_code text
+)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN code_documented.evidence = 'local' THEN code_documented.status_code IS NULL
+    ELSE coalesce(btrim(code_documented.status_code) = ANY (
+        CASE
+        WHEN code_documented.evidence = 'action' THEN
+            -- cancel 200, expire 407, approve / capture 200 capture-accept, deny
+            -- 200 deny-deny, a capture the bank refuses 202 deny, refund 200
+            CASE lower(btrim(code_documented.transaction_status))
+                WHEN 'cancel' THEN '{200}'::text[]
+                WHEN 'expire' THEN '{407}'
+                WHEN 'capture' THEN CASE coalesce(nullif(lower(btrim(code_documented.fraud_status)), ''), 'accept')
+                                    WHEN 'accept' THEN '{200}'::text[] END
+                WHEN 'deny' THEN '{200,202}'
+                WHEN 'refund' THEN '{200}'
+                WHEN 'partial_refund' THEN '{200}'
+            END
+        -- the Status API mirrors the notification table ("the response is the
+        -- same as the notification") and adds its own code for cancel
+        WHEN code_documented.evidence = 'status_api' AND lower(btrim(code_documented.transaction_status)) = 'cancel'
+            THEN '{200,202}'::text[]
+        WHEN code_documented.evidence IN ('notification', 'status_api') THEN
+            CASE lower(btrim(code_documented.transaction_status))
+                WHEN 'settlement' THEN '{200}'::text[]
+                WHEN 'capture' THEN CASE coalesce(nullif(lower(btrim(code_documented.fraud_status)), ''), 'accept')
+                                    WHEN 'accept' THEN '{200}'::text[] WHEN 'challenge' THEN '{201}'
+                                    WHEN 'deny' THEN '{202}' END
+                WHEN 'pending' THEN '{201}'
+                WHEN 'authorize' THEN '{200,201}'
+                WHEN 'deny' THEN '{202}'
+                WHEN 'cancel' THEN '{202}'
+                WHEN 'expire' THEN '{202,407}'
+                WHEN 'failure' THEN '{202}'
+                WHEN 'refund' THEN '{200}'
+                WHEN 'partial_refund' THEN '{200}'
+                WHEN 'chargeback' THEN '{200}'
+                WHEN 'partial_chargeback' THEN '{200}'
+            END
+        END), false) END
+$$;
+
+COMMENT ON FUNCTION payments_private.code_documented(text, text, text, text) IS
+    'Does a documented Midtrans source send this status_code with this status (the rule; inlined SQL)';
+
 CREATE OR REPLACE FUNCTION payments.status_code_documented(
     evidence text,
     transaction_status text,
@@ -20,55 +76,18 @@ RETURNS boolean
 LANGUAGE plpgsql
 IMMUTABLE
 PARALLEL SAFE
+SECURITY DEFINER
 SET search_path = payments, pg_temp
 AS $$
-DECLARE
-    ts text := lower(btrim(status_code_documented.transaction_status));
-    fs text := coalesce(nullif(lower(btrim(status_code_documented.fraud_status)), ''), 'accept');
-    code text := btrim(status_code_documented.status_code);
-    allowed text[];
 BEGIN
-    IF status_code_documented.evidence = 'local' THEN
-        RETURN status_code_documented.status_code IS NULL;
-    END IF;
-    -- the notification table; the Status API mirrors it ("the response is the
-    -- same as the notification") and adds its own codes for cancel and expire
-    allowed := CASE ts
-        WHEN 'settlement' THEN '{200}'
-        WHEN 'capture' THEN CASE fs WHEN 'accept' THEN '{200}' WHEN 'challenge' THEN '{201}'
-                                    WHEN 'deny' THEN '{202}' END
-        WHEN 'pending' THEN '{201}'
-        WHEN 'authorize' THEN '{200,201}'
-        WHEN 'deny' THEN '{202}'
-        WHEN 'cancel' THEN '{202}'
-        WHEN 'expire' THEN '{202,407}'
-        WHEN 'failure' THEN '{202}'
-        WHEN 'refund' THEN '{200}'
-        WHEN 'partial_refund' THEN '{200}'
-        WHEN 'chargeback' THEN '{200}'
-        WHEN 'partial_chargeback' THEN '{200}'
-    END;
-    CASE status_code_documented.evidence
-    WHEN 'notification' THEN
-        NULL;
-    WHEN 'status_api' THEN
-        IF ts = 'cancel' THEN allowed := '{200,202}'; END IF;
-    WHEN 'action' THEN
-        -- cancel 200, expire 407, approve / capture 200 capture-accept, deny 200
-        -- deny-deny, a capture the bank refuses 202 deny, refund 200
-        allowed := CASE ts
-            WHEN 'cancel' THEN '{200}'
-            WHEN 'expire' THEN '{407}'
-            WHEN 'capture' THEN CASE fs WHEN 'accept' THEN '{200}' END
-            WHEN 'deny' THEN '{200,202}'
-            WHEN 'refund' THEN '{200}'
-            WHEN 'partial_refund' THEN '{200}'
-        END;
-    ELSE
+    IF status_code_documented.evidence IS NULL
+       OR status_code_documented.evidence NOT IN ('notification', 'status_api', 'action', 'local') THEN
         RAISE EXCEPTION 'evidence must be notification, status_api, action or local, got %',
             quote_nullable(status_code_documented.evidence) USING ERRCODE = 'PM009';
-    END CASE;
-    RETURN coalesce(code = ANY (allowed), false);
+    END IF;
+    RETURN payments_private.code_documented(status_code_documented.evidence,
+        status_code_documented.transaction_status, status_code_documented.fraud_status,
+        status_code_documented.status_code);
 END
 $$;
 

@@ -15,35 +15,47 @@ DROP FUNCTION IF EXISTS payments.gateway_rank(text);
 DROP FUNCTION IF EXISTS payments.other_paid_transaction(bigint, text);
 DROP TYPE IF EXISTS payments.normalized_status;
 
-CREATE OR REPLACE FUNCTION payments.transaction_stage(transaction_status text, fraud_status text DEFAULT NULL)
+-- The rule lives in payments_private.stage_of, plain SQL that the planner
+-- inlines into apply_gateway_status (no call, no search_path switch per
+-- event); payments.transaction_stage is its public face.
+CREATE OR REPLACE FUNCTION payments_private.stage_of(transaction_status text, fraud_status text)
 RETURNS smallint
-LANGUAGE plpgsql
+LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
+AS $$
+    SELECT (CASE WHEN coalesce(nullif(lower(btrim(stage_of.fraud_status)), ''), 'accept')
+                      NOT IN ('accept', 'challenge', 'deny') THEN NULL
+            ELSE CASE lower(btrim(stage_of.transaction_status))
+                WHEN 'pending' THEN 10
+                WHEN 'authorize' THEN 11
+                WHEN 'capture' THEN CASE coalesce(nullif(lower(btrim(stage_of.fraud_status)), ''), 'accept')
+                                    WHEN 'challenge' THEN 20 WHEN 'deny' THEN 30 ELSE 21 END
+                WHEN 'settlement' THEN CASE coalesce(nullif(lower(btrim(stage_of.fraud_status)), ''), 'accept')
+                                       WHEN 'challenge' THEN 20 WHEN 'deny' THEN 30 ELSE 22 END
+                WHEN 'deny' THEN 30
+                WHEN 'cancel' THEN 31
+                WHEN 'expire' THEN 32
+                WHEN 'failure' THEN 33
+                WHEN 'partial_refund' THEN 40
+                WHEN 'refund' THEN 41
+                WHEN 'partial_chargeback' THEN 42
+                WHEN 'chargeback' THEN 43
+            END END)::smallint
+$$;
+
+COMMENT ON FUNCTION payments_private.stage_of(text, text) IS
+    'Stage of a Midtrans status within one transaction (the rule; inlined SQL)';
+
+CREATE OR REPLACE FUNCTION payments.transaction_stage(transaction_status text, fraud_status text DEFAULT NULL)
+RETURNS smallint
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+SECURITY DEFINER
 SET search_path = payments, pg_temp
 AS $$
-DECLARE
-    ts text := lower(btrim(transaction_stage.transaction_status));
-    fs text := coalesce(nullif(lower(btrim(transaction_stage.fraud_status)), ''), 'accept');
-BEGIN
-    IF fs NOT IN ('accept', 'challenge', 'deny') THEN
-        RETURN NULL;
-    END IF;
-    RETURN CASE ts
-        WHEN 'pending' THEN 10
-        WHEN 'authorize' THEN 11
-        WHEN 'capture' THEN CASE fs WHEN 'challenge' THEN 20 WHEN 'deny' THEN 30 ELSE 21 END
-        WHEN 'settlement' THEN CASE fs WHEN 'challenge' THEN 20 WHEN 'deny' THEN 30 ELSE 22 END
-        WHEN 'deny' THEN 30
-        WHEN 'cancel' THEN 31
-        WHEN 'expire' THEN 32
-        WHEN 'failure' THEN 33
-        WHEN 'partial_refund' THEN 40
-        WHEN 'refund' THEN 41
-        WHEN 'partial_chargeback' THEN 42
-        WHEN 'chargeback' THEN 43
-    END;
-END
+    SELECT payments_private.stage_of(transaction_stage.transaction_status, transaction_stage.fraud_status)
 $$;
 
 COMMENT ON FUNCTION payments.transaction_stage(text, text) IS
@@ -138,15 +150,12 @@ COMMENT ON FUNCTION payments_private.cover(smallint, numeric) IS
 -- for anything else.
 CREATE OR REPLACE FUNCTION payments_private.midtrans_time(value text)
 RETURNS timestamptz
-LANGUAGE plpgsql
-IMMUTABLE
+LANGUAGE sql
+STABLE
 PARALLEL SAFE
 AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN CASE WHEN midtrans_time.value ~ '^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$'
-                THEN (midtrans_time.value || '+07')::timestamptz END;
-END
+    SELECT CASE WHEN midtrans_time.value ~ '^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$'
+                THEN (midtrans_time.value || '+07')::timestamptz END
 $$;
 
 COMMENT ON FUNCTION payments_private.midtrans_time(text) IS
