@@ -464,7 +464,7 @@ MUTANTS = [
            mutate=[Edit(LOCK_ORDER, "\n       FOR UPDATE;", ";")],
            instrument=[sleep_before(LOCK_ORDER, "    RETURN o;\n", 0.1)]),
     Mutant("b", "lock_slots without FOR UPDATE", lambda url: scenario_late_payments(url, "ticket"),
-           mutate=[Edit(LOCK_SLOTS, "\n       FOR UPDATE OF s;", ";")],
+           mutate=[Edit(LOCK_SLOTS, "\n               FOR UPDATE OF s) AS locked;", ") AS locked;")],
            instrument=[sleep_before(APPLY_TICKET_PAYMENT, "    -- finalize the missing quantity", 0.2)]),
     Mutant("c", "lock_variants without FOR UPDATE", lambda url: scenario_late_payments(url, "product"),
            mutate=[Edit(LOCK_VARIANTS, "\n       FOR UPDATE OF v;", ";")],
@@ -492,9 +492,8 @@ MUTANTS = [
                         "AND v_free >= v_quantities[i];")]),
     Mutant("g", "lock_slots locking slots against id order", scenario_multi_slot_no_deadlock,
            # both: a pause after each slot lock, in lock_slots and in create_ticket_order
-           instrument=[Edit(LOCK_SLOTS, "PERFORM 1 FROM payments.ticket_slots AS s",
-                            "PERFORM pg_sleep(0.01) FROM (SELECT s.id FROM payments.ticket_slots AS s"),
-                       Edit(LOCK_SLOTS, "FOR UPDATE OF s;", "FOR UPDATE OF s) AS locked;"),
+           instrument=[Edit(LOCK_SLOTS, "SELECT count(*) INTO v_locked",
+                            "SELECT count(pg_sleep(0.01)::text) INTO v_locked"),
                        Edit(CREATE_TICKET_ORDER, "        IF NOT FOUND THEN\n            SELECT s.capacity",
                             "        PERFORM pg_sleep(0.01) WHERE FOUND;\n"
                             "        IF NOT FOUND THEN\n            SELECT s.capacity")],

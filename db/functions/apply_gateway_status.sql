@@ -264,8 +264,9 @@ DECLARE
     v_log_id bigint;
     v_changed boolean;
     v_previous text;
+    v_source text;
 BEGIN
-    PERFORM payments_private.require_source(apply_gateway_status.source);
+    v_source := payments_private.require_source(apply_gateway_status.source);
     IF apply_gateway_status.evidence IS NOT NULL
        AND apply_gateway_status.evidence NOT IN ('notification', 'status_api', 'action', 'local') THEN
         RAISE EXCEPTION 'evidence must be notification, status_api, action or local, got %',
@@ -429,7 +430,7 @@ BEGIN
     -- not logged (the run's summary row says how many were checked)
     IF v_changed OR coalesce(v_effect ->> 'effect', 'none') <> 'none' OR v_stage IS NULL
        OR apply_gateway_status.source NOT IN ('sync', 'reconcile') THEN
-        PERFORM payments_private.write_log(v_log_id, apply_gateway_status.source, 'gateway_status', v_decision,
+        v_log_id := payments_private.write_log(v_log_id, apply_gateway_status.source, 'gateway_status', v_decision,
             o.order_number, v_tx, v_ts, v_fs, apply_gateway_status.status_code, apply_gateway_status.gross_amount,
             CASE WHEN apply_gateway_status.source = 'webhook' THEN true END,
             jsonb_build_object('previous_status', v_previous, 'new_status', o.status, 'evidence', v_evidence,

@@ -20,6 +20,7 @@ DECLARE
     v_shortfall jsonb;
     v_finalized integer := 0;
     v_issued integer := 0;
+    v_locked integer;
 BEGIN
     IF o.kind <> 'ticket' THEN
         RAISE EXCEPTION 'order % is a % order, not a ticket order', o.order_number, o.kind USING ERRCODE = 'PM010';
@@ -32,7 +33,7 @@ BEGIN
     -- checked under the slot locks before anything is issued
     v_reacquire := o.capacity_released_at IS NOT NULL;
     IF v_reacquire THEN
-        PERFORM payments_private.lock_slots(o.id);
+        v_locked := payments_private.lock_slots(o.id);
         SELECT jsonb_agg(jsonb_build_object('slot', s.code, 'missing', i.quantity - i.finalized_quantity,
                                             'free', s.capacity - s.reserved - s.sold) ORDER BY s.id)
           INTO v_shortfall
@@ -80,7 +81,7 @@ BEGIN
     -- finalize the missing quantity: reserved -> sold, or free -> sold on
     -- re-acquire (slots locked in id order: no deadlock with another order)
     IF NOT v_reacquire THEN
-        PERFORM payments_private.lock_slots(o.id);
+        v_locked := payments_private.lock_slots(o.id);
     END IF;
     WITH m AS (
         UPDATE payments.ticket_order_items AS i

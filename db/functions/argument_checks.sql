@@ -3,8 +3,11 @@
 -- gets the same PM009 and message.
 DROP FUNCTION IF EXISTS payments.require_source(text);
 DROP FUNCTION IF EXISTS payments.require_row_limit(integer, text);
-CREATE OR REPLACE FUNCTION payments_private.require_source(source text)
-RETURNS void
+-- require_source returns the source, so a hot path checks it in an assignment
+-- (a simple expression) rather than a PERFORM (a whole executor run).
+DROP FUNCTION IF EXISTS payments_private.require_source(text);
+CREATE FUNCTION payments_private.require_source(source text)
+RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
 AS $$
@@ -14,11 +17,12 @@ BEGIN
         RAISE EXCEPTION 'source must be webhook, sync, reconcile, cron or manual, got %',
             quote_nullable(require_source.source) USING ERRCODE = 'PM009';
     END IF;
+    RETURN require_source.source;
 END
 $$;
 
 COMMENT ON FUNCTION payments_private.require_source(text) IS
-    'Raises PM009 unless source is webhook, sync, reconcile, cron or manual';
+    'Returns the source; raises PM009 unless it is webhook, sync, reconcile, cron or manual';
 
 CREATE OR REPLACE FUNCTION payments_private.require_row_limit(value integer, name text)
 RETURNS void

@@ -15,19 +15,27 @@
 -- after each order), so two callers can never wait on each other in a cycle.
 
 -- payments_private.lock_slots(order_id) / lock_variants(order_id)
-CREATE OR REPLACE FUNCTION payments_private.lock_slots(order_id bigint)
-RETURNS void
+-- lock_slots returns how many slots it locked, so the settlement path calls
+-- it in an assignment (a simple expression) rather than a PERFORM.
+DROP FUNCTION IF EXISTS payments_private.lock_slots(bigint);
+CREATE FUNCTION payments_private.lock_slots(order_id bigint)
+RETURNS integer
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    v_locked integer;
 BEGIN
-    PERFORM 1 FROM payments.ticket_slots AS s
-     WHERE s.id IN (SELECT i.slot_id FROM payments.ticket_order_items AS i WHERE i.order_id = lock_slots.order_id)
-     ORDER BY s.id
-       FOR UPDATE OF s;
+    SELECT count(*) INTO v_locked
+      FROM (SELECT 1 FROM payments.ticket_slots AS s
+             WHERE s.id IN (SELECT i.slot_id FROM payments.ticket_order_items AS i
+                             WHERE i.order_id = lock_slots.order_id)
+             ORDER BY s.id
+               FOR UPDATE OF s) AS locked;
+    RETURN v_locked;
 END
 $$;
 
-COMMENT ON FUNCTION payments_private.lock_slots(bigint) IS 'Locks the slots of an order, in id order';
+COMMENT ON FUNCTION payments_private.lock_slots(bigint) IS 'Locks the slots of an order, in id order; returns how many';
 
 CREATE OR REPLACE FUNCTION payments_private.lock_variants(order_id bigint)
 RETURNS void
