@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import click
 import httpx
@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from runner.cli import main
-from runner.settings import ENVIRONMENT, SECRET_VARIABLES
+from runner.settings import ENVIRONMENT, SECRET_VARIABLES, SettingsError, load
 from tests.pgserver import free_port, with_database
 from tests.servers import wait_http
 
@@ -296,3 +296,52 @@ def test_role_script_then_migrate_as_owner_then_serve_as_the_login(pg_server, tm
             for role in (app, owner):
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
+
+
+# -- secrets from files (*_FILE) ------------------------------------------------------------------
+
+def test_secret_variables_read_from_files(tmp_path: Path) -> None:
+    (tmp_path / "key").write_text("SB-Mid-server-from-file\n")
+    (tmp_path / "url").write_text("postgresql://app:pw@db:5432/shop\n")
+    settings = load({"MIDTRANS_SERVER_KEY_FILE": str(tmp_path / "key"),
+                     "PAYMENTS_DATABASE_URL_FILE": str(tmp_path / "url")})
+    assert settings.require_server_key() == "SB-Mid-server-from-file"
+    assert settings.database_url == "postgresql://app:pw@db:5432/shop"
+    assert "pw" not in repr(settings) and "from-file" not in repr(settings)
+
+    (tmp_path / "password").write_text("p@ss:w/rd #1\n")
+    settings = load({"PAYMENTS_DATABASE_URL": "postgresql://payments_app@db:5432/shop",
+                     "PAYMENTS_DATABASE_PASSWORD_FILE": str(tmp_path / "password")})
+    url = urlsplit(settings.database_url)
+    assert (url.username, url.hostname, url.port, url.path) == ("payments_app", "db", 5432, "/shop")
+    assert unquote(url.password) == "p@ss:w/rd #1"
+    assert "p@ss" not in repr(settings)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"MIDTRANS_SERVER_KEY": "k", "MIDTRANS_SERVER_KEY_FILE": "{dir}/key"},
+     "MIDTRANS_SERVER_KEY and MIDTRANS_SERVER_KEY_FILE are both set; set only one"),
+    ({"PAYMENTS_DATABASE_URL_FILE": "{dir}/missing"},
+     "PAYMENTS_DATABASE_URL_FILE: cannot read '{dir}/missing'"),
+    ({"MIDTRANS_SERVER_KEY_FILE": "{dir}"}, "MIDTRANS_SERVER_KEY_FILE: cannot read '{dir}'"),
+    ({"MIDTRANS_SERVER_KEY_FILE": "{dir}/empty"}, "MIDTRANS_SERVER_KEY_FILE: '{dir}/empty' is empty"),
+    ({"PAYMENTS_DATABASE_URL": "postgresql://u:inline@db/shop",
+      "PAYMENTS_DATABASE_PASSWORD_FILE": "{dir}/key"},
+     "PAYMENTS_DATABASE_PASSWORD is set but the database URL has a password too"),
+])
+def test_secret_file_errors_are_one_line_naming_the_variable(tmp_path: Path, env: dict, message: str) -> None:
+    (tmp_path / "key").write_text("SB-Mid-server-secret-content\n")
+    (tmp_path / "empty").write_text("")
+    env = {k: v.format(dir=tmp_path) for k, v in env.items()}
+    with pytest.raises(SettingsError) as err:
+        load(env)
+    assert str(err.value).startswith(message.format(dir=tmp_path))
+    assert "\n" not in str(err.value) and "secret-content" not in str(err.value)
+
+    # and on the command line: one line, exit 2, no traceback
+    done = subprocess.run([sys.executable, "-m", "runner.cli", "sync", "--once"], cwd=ROOT,
+                          env={k: v for k, v in os.environ.items()
+                               if k not in ("MIDTRANS_SERVER_KEY", "PAYMENTS_DATABASE_URL")} | env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"configuration error: {err.value}"
