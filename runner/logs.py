@@ -35,10 +35,9 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def _text_value(value: Any) -> str:
-    if isinstance(value, dict | list | tuple):
-        text = json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
-    else:
-        text = "-" if value is None else str(value)
+    if isinstance(value, dict | list | tuple):  # compact JSON, as is
+        return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+    text = "-" if value is None else str(value)
     if not text or any(c in text for c in ' "=\n\t'):
         return json.dumps(text, ensure_ascii=False)
     return text
