@@ -26,9 +26,15 @@ DATABASE_URL_HELP = "PostgreSQL URL (env PAYMENTS_DATABASE_URL), e.g. postgresql
 
 
 def _configure_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    """Logs to stderr in PAYMENTS_LOG_FORMAT (text or json) at PAYMENTS_LOG_LEVEL (--verbose: DEBUG)."""
+    from runner import logs
+
+    try:
+        fmt, level = settings_mod.log_settings()
+    except SettingsError as exc:
+        _fail(f"configuration error: {exc}", 2)
+    logs.configure(fmt, "DEBUG" if verbose else level)
+    logging.captureWarnings(True)
 
 
 def _settings(**overrides: Any) -> Settings:

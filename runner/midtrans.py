@@ -13,6 +13,11 @@ configuration error naming ``MIDTRANS_API_BASE_URL``, so a misconfiguration
 can never make reconcile expire real orders. A 412 ("Merchant cannot modify
 the status of the transaction") is :class:`Refused`, as HTTP 412 or inside an
 HTTP 200.
+
+With a ``metrics`` object (runner.metrics.Metrics), every HTTP request is
+timed by endpoint (``status``, ``expire``) and every failed one counted by
+class: timeout, connect, transport, rate_limited (429), http_5xx, auth
+(401/403), http_4xx, refused (412), bad_answer (not Midtrans' JSON).
 """
 
 from __future__ import annotations
@@ -88,7 +93,7 @@ class MidtransClient:
     def __init__(self, base_url: str, server_key: str, *, timeout: float = 10.0,
                  retries: int = 3, backoff: float = 0.5, max_backoff: float = 8.0,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 max_connections: int = 64) -> None:
+                 max_connections: int = 64, metrics: Any = None) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": basic_auth(server_key), "Accept": "application/json",
@@ -100,6 +105,7 @@ class MidtransClient:
         self._retries = retries
         self._backoff = backoff
         self._max_backoff = max_backoff
+        self._metrics = metrics
 
     async def __aenter__(self) -> MidtransClient:
         return self
@@ -113,10 +119,11 @@ class MidtransClient:
     async def status(self, key: str) -> StatusResult:
         """GET /v2/{key}/status: the transaction's current state, or NotFound."""
         path = f"/v2/{path_segment(key)}/status"
-        body = await self._request("GET", path)
+        body = await self._request("GET", path, "status")
         if _transaction_missing(body):
             return NotFound(body)
         if "transaction_status" not in body:
+            self._error("status", "bad_answer")
             raise MidtransError(f"GET {path}: answer without transaction_status "
                                 f"(status_code {body.get('status_code')!r}: {_message(body)})")
         return Found(body)
@@ -124,28 +131,45 @@ class MidtransClient:
     async def expire(self, key: str) -> ExpireResult:
         """POST /v2/{key}/expire: Found (now expired), Refused (412: not pending) or NotFound."""
         path = f"/v2/{path_segment(key)}/expire"
-        body = await self._request("POST", path)
+        body = await self._request("POST", path, "expire")
         if _transaction_missing(body):
             return NotFound(body)
         if "transaction_status" not in body or str(body.get("status_code")) == "412":
+            self._error("expire", "refused")
             return Refused(body)
         return Found(body)
 
-    async def _request(self, method: str, path: str) -> dict[str, Any]:
+    def _error(self, endpoint: str, error_class: str) -> None:
+        if self._metrics is not None:
+            self._metrics.midtrans_error(endpoint, error_class)
+
+    async def _request(self, method: str, path: str, endpoint: str = "other") -> dict[str, Any]:
         attempt = 0
         while True:
             attempt += 1
             wait: float | None = None
+            started = time.perf_counter()
             try:
                 response = await self._client.request(method, path)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
+                self._observe(endpoint, started)
+                error_class = _transport_class(exc)
+                self._error(endpoint, error_class)
                 reason = f"{type(exc).__name__}"
                 if attempt > self._retries:
                     raise MidtransError(f"{method} {path}: {reason} after {attempt} attempts") from None
-                log.warning("midtrans %s %s: %s (attempt %d), retrying", method, path, reason, attempt)
+                log.warning("midtrans %s %s: %s (attempt %d), retrying", method, path, reason, attempt,
+                            extra={"endpoint": endpoint, "error_class": error_class, "attempt": attempt})
             else:
+                self._observe(endpoint, started)
                 if response.status_code not in RETRYABLE_STATUS:
-                    return _answer(response, method, path)
+                    try:
+                        return _answer(response, method, path)
+                    except MidtransError as exc:
+                        self._error(endpoint, _status_class(exc.status))
+                        raise
+                error_class = _status_class(response.status_code)
+                self._error(endpoint, error_class)
                 if attempt > self._retries:
                     raise MidtransError(
                         f"{method} {path}: HTTP {response.status_code} after {attempt} attempts",
@@ -156,8 +180,14 @@ class MidtransClient:
                                         f"{wait:.0f}s is beyond {MAX_RETRY_AFTER:.0f}s",
                                         status=response.status_code)
                 log.warning("midtrans %s %s: HTTP %d (attempt %d), retrying", method, path,
-                            response.status_code, attempt)
+                            response.status_code, attempt,
+                            extra={"endpoint": endpoint, "error_class": error_class, "attempt": attempt,
+                                   "http_status": response.status_code})
             await self._pause(max(self._delay(attempt), wait or 0.0))
+
+    def _observe(self, endpoint: str, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.midtrans_request(endpoint, time.perf_counter() - started)
 
     async def _pause(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -165,6 +195,29 @@ class MidtransClient:
     def _delay(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(max, base * 2^(attempt-1)))."""
         return random.uniform(0, min(self._max_backoff, self._backoff * 2 ** (attempt - 1)))
+
+
+def _transport_class(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    return "transport"
+
+
+def _status_class(status: int | None) -> str:
+    """The error class of an HTTP answer that is not a usable Midtrans answer."""
+    if status is None:
+        return "bad_answer"
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "http_5xx"
+    if status in (401, 403):
+        return "auth"
+    if status >= 400:
+        return "http_4xx"
+    return "bad_answer"   # a 2xx/3xx whose body is not Midtrans' JSON
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -27,9 +27,9 @@ from runner.webhook import WebhookApp
 log = logging.getLogger("payments.serve")
 
 
-def midtrans_client(settings: Settings) -> MidtransClient:
+def midtrans_client(settings: Settings, metrics: Metrics | None = None) -> MidtransClient:
     return MidtransClient(settings.midtrans_api_base_url, settings.require_server_key(),
-                          timeout=settings.http_timeout, retries=settings.http_retries)
+                          timeout=settings.http_timeout, retries=settings.http_retries, metrics=metrics)
 
 
 async def every(interval: float, stop: asyncio.Event, name: str,
@@ -39,9 +39,10 @@ async def every(interval: float, stop: asyncio.Event, name: str,
     while not stop.is_set():
         try:
             totals = await job()
-            log.info("%s run: %s", name, totals)
+            log.info("%s run", name, extra={"job": name, "totals": totals})
         except Exception as exc:  # a failed run is recorded in `runs`; the schedule goes on
-            log.error("%s run failed: %s: %s", name, type(exc).__name__, exc)
+            log.error("%s run failed: %s: %s", name, type(exc).__name__, exc,
+                      extra={"job": name, "error": type(exc).__name__})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
@@ -55,10 +56,15 @@ async def serve(settings: Settings, *, run_sync: bool = True, run_reconcile: boo
                     "(a replayed, relabelled notification can refund or reverse an order; see the "
                     "runbook's trust model)")
     pool = db.make_pool(database_url, max_size=settings.db_pool_size)
-    client = midtrans_client(settings)
     metrics = Metrics()
+    metrics.watch_pool(pool)
+    client = midtrans_client(settings, metrics)
     app = WebhookApp(settings, pool, metrics=metrics, client=client)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+    # log_config=None: uvicorn's own lines go through the handler `payments` set
+    # up (PAYMENTS_LOG_FORMAT / PAYMENTS_LOG_LEVEL) instead of uvicorn's format
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
+                            log_level=level if level in ("debug", "info", "warning", "error") else "info",
                             lifespan="off", access_log=False, timeout_graceful_shutdown=20)
     server = uvicorn.Server(config)
     stop = asyncio.Event()

@@ -3,6 +3,12 @@
 A missing or malformed setting fails at start with one clear line
 (:class:`SettingsError`). The Midtrans server key is held in a
 :class:`Secret` so it never shows in a repr, a log line or an error.
+
+Secret-bearing variables (:data:`SECRET_VARIABLES`) can also come from a file:
+``X_FILE=/run/secrets/x`` reads X from that file (one trailing newline
+stripped), as Docker / Kubernetes secrets are mounted. Setting both X and
+X_FILE is an error, so is a file that cannot be read (the message names the
+variable and the path, never the content).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 MIDTRANS_BASE_URLS = {
     "sandbox": "https://api.sandbox.midtrans.com",
@@ -92,6 +98,8 @@ class Settings:
     http_timeout: float = 10.0
     http_retries: int = 3
     db_pool_size: int = 10
+    log_format: str = "text"
+    log_level: str = "INFO"
 
     def __repr__(self) -> str:  # the key is a Secret already; keep the URL password out too
         shown = []
@@ -177,12 +185,79 @@ ENVIRONMENT = {
     "PAYMENTS_HTTP_TIMEOUT": ("http_timeout", parse_duration),
     "PAYMENTS_HTTP_RETRIES": ("http_retries", lambda v, n: _int(v, n, 0, 10)),
     "PAYMENTS_DB_POOL_SIZE": ("db_pool_size", lambda v, n: _int(v, n, 1, 200)),
+    "PAYMENTS_LOG_FORMAT": ("log_format", lambda v, n: _log_format(v, n)),
+    "PAYMENTS_LOG_LEVEL": ("log_level", lambda v, n: _log_level(v, n)),
+    "PAYMENTS_DATABASE_PASSWORD": ("database_password", lambda v, n: v),
 }
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: Variables that may hold a secret: each can also be given as ``<NAME>_FILE``.
+SECRET_VARIABLES = ("MIDTRANS_SERVER_KEY", "PAYMENTS_DATABASE_URL", "PAYMENTS_DATABASE_PASSWORD")
+
+
+def _log_format(text: str, name: str) -> str:
+    value = text.strip().lower()
+    if value not in LOG_FORMATS:
+        raise SettingsError(f"{name} must be text or json (got {text!r})")
+    return value
+
+
+def _log_level(text: str, name: str) -> str:
+    value = text.strip().upper()
+    if value == "WARN":
+        value = "WARNING"
+    if value not in LOG_LEVELS:
+        raise SettingsError(f"{name} must be one of {', '.join(LOG_LEVELS)} (got {text!r})")
+    return value
+
+
+def read_secret_files(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment with every ``X_FILE`` of :data:`SECRET_VARIABLES` resolved into X.
+
+    Raises SettingsError (one line naming the variable, never the secret) when
+    both X and X_FILE are set or the file cannot be read."""
+    resolved = dict(env)
+    for var in SECRET_VARIABLES:
+        path = env.get(f"{var}_FILE")
+        if not path:
+            continue
+        if env.get(var):
+            raise SettingsError(f"{var} and {var}_FILE are both set; set only one")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                value = handle.read()
+        except (OSError, UnicodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise SettingsError(f"{var}_FILE: cannot read {path!r} ({reason})") from None
+        value = value.removesuffix("\n").removesuffix("\r")
+        if not value:
+            raise SettingsError(f"{var}_FILE: {path!r} is empty")
+        resolved[var] = value
+    return resolved
+
+
+def log_settings(env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(format, level) from PAYMENTS_LOG_FORMAT / PAYMENTS_LOG_LEVEL (defaults text, INFO)."""
+    env = os.environ if env is None else env
+    fmt = env.get("PAYMENTS_LOG_FORMAT") or "text"
+    level = env.get("PAYMENTS_LOG_LEVEL") or "INFO"
+    return _log_format(fmt, "PAYMENTS_LOG_FORMAT"), _log_level(level, "PAYMENTS_LOG_LEVEL")
+
+
+def with_password(url: str, password: str) -> str:
+    """The URL with its password set (percent-encoded), e.g. from PAYMENTS_DATABASE_PASSWORD_FILE."""
+    parts = urlsplit(url)
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(unquote(user), safe='')}:{quote(password, safe='')}@{host}"
+    return parts._replace(netloc=netloc).geturl()
 
 
 def load(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Build settings from the environment, then CLI overrides (None = not given)."""
-    env = os.environ if env is None else env
+    env = read_secret_files(os.environ if env is None else env)
     values: dict[str, object] = {}
     for var, (name, parse) in ENVIRONMENT.items():
         raw = env.get(var)
@@ -197,6 +272,12 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         elif name == "database_url":
             value = _check_database_url(str(value), "--database-url")
         values[name] = value
+
+    password = values.pop("database_password", None)
+    if password and values.get("database_url"):
+        if urlsplit(str(values["database_url"])).password is not None:
+            raise SettingsError("PAYMENTS_DATABASE_PASSWORD is set but the database URL has a password too")
+        values["database_url"] = with_password(str(values["database_url"]), str(password))
 
     midtrans_env = str(values.get("midtrans_env", "sandbox")).lower()
     if midtrans_env not in MIDTRANS_BASE_URLS:

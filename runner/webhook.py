@@ -25,9 +25,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -48,6 +51,16 @@ OPTIONAL_STRING_FIELDS = ("fraud_status", "transaction_id")
 DB_TIMEOUT = 3.0          # seconds to wait for a pooled connection (Midtrans waits 15 s)
 LOG_PREFIX_CHARS = 2000   # how much of a rejected body is kept in webhook_logs
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+# the notification being answered in this task: what went wrong on the way
+# (database down, Status API silent ...) ends up in its one log line
+_NOTES: ContextVar[dict[str, Any] | None] = ContextVar("payments_notification", default=None)
+
+
+def _note(**fields: Any) -> None:
+    notes = _NOTES.get()
+    if notes is not None:
+        notes.update(fields)
 
 
 class BodyTooLarge(Exception):
@@ -109,11 +122,23 @@ class WebhookApp:
     # -- POST /midtrans/notification -------------------------------------------
 
     async def notification(self, scope: dict, receive: Any) -> tuple[int, dict]:
+        """Answer one notification; log exactly one line for it, with order_id, outcome and
+        http_status as fields (plus decision, reason, duration_ms when known)."""
         started = time.perf_counter()
-        status, body, outcome = await self._notification(scope, receive)
+        notes: dict[str, Any] = {}
+        token = _NOTES.set(notes)
+        try:
+            status, body, outcome = await self._notification(scope, receive)
+        finally:
+            _NOTES.reset(token)
         self.metrics.requests.labels(outcome).inc()
-        log.info("notification %s -> %d %s (%.1f ms)", body.get("order_id", "-"), status, outcome,
-                 (time.perf_counter() - started) * 1000)
+        reason = notes.pop("reason", None)
+        fields = {"order_id": notes.pop("order_id", None), "outcome": outcome, "http_status": status,
+                  **({"decision": body["decision"]} if "decision" in body else {}),
+                  **({"reason": reason} if reason else {}), **notes,
+                  "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+        level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+        log.log(level, "notification" + (f": {reason}" if reason else ""), extra=fields)
         return status, body
 
     async def _notification(self, scope: dict, receive: Any) -> tuple[int, dict, str]:
@@ -144,6 +169,7 @@ class WebhookApp:
         missing = [f for f in REQUIRED_FIELDS
                    if not isinstance(exact.get(f), str) or not exact.get(f).strip()]
         order_id = exact.get("order_id") if isinstance(exact.get("order_id"), str) else None
+        _note(order_id=order_id[:200] if order_id else order_id)
         if missing:
             await self._log_rejection("missing_fields", {"missing": missing}, payload=payload,
                                       order_id=order_id)
@@ -194,7 +220,6 @@ class WebhookApp:
         """Ask the Status API about the notified transaction; its answer is what gets applied."""
         assert self.client is not None
         key = notification.get("transaction_id") or order_id
-        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.settings.confirm_timeout):
                 async with self._confirm_slots:
@@ -202,14 +227,12 @@ class WebhookApp:
         except (MidtransError, TimeoutError) as exc:
             reason = str(exc) or f"no answer within {self.settings.confirm_timeout:g}s"
             self.metrics.confirmations.labels("unavailable").inc()
-            log.warning("status API could not confirm %s: %s", order_id, reason)
+            _note(reason=f"status API could not confirm: {reason[:300]}")
             await self._log_rejection("confirmation_unavailable", {"error": reason[:300]},
                                       payload=notification, order_id=order_id,
                                       transaction_status=notification.get("transaction_status"),
                                       status_code=notification.get("status_code"))
             return 503, {"error": "Midtrans Status API unavailable; retry"}, "status_api_unavailable"
-        finally:
-            self.metrics.midtrans_seconds.labels("status").observe(time.perf_counter() - started)
         if isinstance(answer, NotFound):
             self.metrics.confirmations.labels("not_found").inc()
             await self._log_rejection("confirmation_not_found", {"asked": key},
@@ -238,12 +261,12 @@ class WebhookApp:
         for attempt in (1, 2):
             started = time.perf_counter()
             try:
-                async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
+                async with self._connection() as conn:
                     row = await db.fetch_one(conn, "apply_gateway_status", **params)
                 self.metrics.apply_seconds.labels("webhook").observe(time.perf_counter() - started)
                 return row["result"]
             except (PoolTimeout, psycopg.OperationalError) as exc:
-                log.error("database unavailable applying %s: %s", order_id, type(exc).__name__)
+                _note(reason=f"database unavailable ({type(exc).__name__})")
                 return 503, {"error": "database unavailable; retry"}, "db_unavailable"
             except psycopg.Error as exc:
                 state = exc.sqlstate or ""
@@ -264,11 +287,11 @@ class WebhookApp:
                                               payload=notification, order_id=order_id)
                     return 400, {"error": "notification rejected", "sqlstate": state}, "rejected"
                 if state in RETRYABLE_SQLSTATES:
+                    _note(reason=f"database busy (SQLSTATE {state})")
                     return 503, {"error": "database busy; retry"}, "db_unavailable"
                 # Midtrans retries a 500 once and a 503 four times: an unexpected
                 # failure is worth the retries (and loses nothing meanwhile)
-                log.error("unexpected database error applying %s: %s %s", order_id, state,
-                          _first_line(exc))
+                _note(reason=f"unexpected database error: {state} {_first_line(exc)[:300]}", sqlstate=state)
                 return 503, {"error": "internal error; retry", "sqlstate": state}, "error"
         raise AssertionError("unreachable")
 
@@ -279,15 +302,23 @@ class WebhookApp:
         outcome and signature_valid); if the database is down, the log line is all we have."""
         payload, detail = scrub(payload), scrub(detail)
         try:
-            async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
+            async with self._connection() as conn:
                 await db.fetch_one(conn, "log_rejection", event_type=event_type, order_id=order_id,
                                    detail=db.jsonb(detail),
                                    payload=db.jsonb(payload if isinstance(payload, dict) else
                                                     None if payload is None else {"value": payload}),
                                    transaction_status=transaction_status, status_code=status_code)
         except (PoolTimeout, psycopg.Error) as exc:
-            log.error("could not log refused notification (%s, %s): %s", event_type, order_id,
-                      type(exc).__name__)
+            # the notification's log line is then all that records it
+            _note(webhook_log=f"not written ({type(exc).__name__})")
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection; the wait for it is measured (a timeout is counted by the pool)."""
+        started = time.perf_counter()
+        async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
+            self.metrics.pool_acquire_seconds.observe(time.perf_counter() - started)
+            yield conn
 
     # -- GET /healthz, /metrics -----------------------------------------------
 

@@ -159,7 +159,7 @@ def test_health_and_metrics(shop, webhook) -> None:
     assert 'payments_webhook_requests_total{outcome="applied"} 1.0' in text
     assert 'payments_webhook_requests_total{outcome="signature_invalid"} 1.0' in text
     assert "payments_webhook_signature_failures_total 1.0" in text
-    assert 'payments_apply_seconds_count{source="webhook"} 1.0' in text
+    assert 'payments_apply_duration_seconds_count{source="webhook"} 1.0' in text
     assert 'payments_last_run_age_seconds{kind="reconcile"}' in text
     assert "payments_database_up 1.0" in text
     assert 'payments_alert_firing{name="signature_failures"} 0.0' in text
