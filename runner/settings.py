@@ -92,6 +92,7 @@ class Settings:
     http_timeout: float = 10.0
     http_retries: int = 3
     db_pool_size: int = 10
+    lease_ttl: float = 60.0            # a sync / reconcile / prune lease, renewed every ttl/3
 
     def __repr__(self) -> str:  # the key is a Secret already; keep the URL password out too
         shown = []
@@ -177,6 +178,7 @@ ENVIRONMENT = {
     "PAYMENTS_HTTP_TIMEOUT": ("http_timeout", parse_duration),
     "PAYMENTS_HTTP_RETRIES": ("http_retries", lambda v, n: _int(v, n, 0, 10)),
     "PAYMENTS_DB_POOL_SIZE": ("db_pool_size", lambda v, n: _int(v, n, 1, 200)),
+    "PAYMENTS_LEASE_TTL": ("lease_ttl", lambda v, n: _bounded_duration(v, n, 1.0, 3600.0)),
 }
 
 
