@@ -18,6 +18,7 @@ import pytest
 
 from runner.migrate import migrate
 from tests.pgserver import Server, provision, wait_until_ready
+from tests.pooler import PgBouncer, pgbouncer_binary, start_pgbouncer
 
 ROOT = Path(__file__).resolve().parent
 PGTAP_DIR = ROOT / "db" / "tests"
@@ -89,3 +90,21 @@ def empty_db_url(pg_server: Server) -> Iterator[str]:
         yield url
     finally:
         pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server: Server) -> Iterator[PgBouncer]:
+    """A real PgBouncer in transaction mode in front of the test server
+    (tests/pooler.py); skips, saying why, where pgbouncer is not installed."""
+    binary = pgbouncer_binary()
+    if binary is None:
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; scripts/setup does): "
+                    "the transaction-pooler tests need it")
+    with start_pgbouncer(pg_server, binary) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture()
+def pooled_db_url(db_url: str, pgbouncer: PgBouncer) -> str:
+    """The fresh test database (db_url) through PgBouncer in transaction mode."""
+    return pgbouncer.url_for(db_url)

@@ -37,7 +37,10 @@ GRANT EXECUTE ON FUNCTION
     payments.reconcile_step(bigint[], text, bigint),
     payments.prune_logs(integer, text),
     payments.last_runs(),
-    payments.alerts()
+    payments.alerts(),
+    payments.acquire_lease(text, text, interval),
+    payments.renew_lease(text, text, interval),
+    payments.release_lease(text, text)
 TO payments_runner;
 GRANT EXECUTE ON PROCEDURE payments.reconcile_local(integer, text, bigint, jsonb) TO payments_runner;
 

@@ -1,8 +1,9 @@
 """The ``payments`` command line.
 
-Exit codes: 0 success (or a run skipped because another process holds it);
-1 the command ran and found a problem (a run with errors, Midtrans or the
-database unavailable, a migration failure); 2 bad usage or configuration.
+Exit codes: 0 success; 1 the command ran and found a problem (a run with
+errors, Midtrans or the database unavailable, a migration failure); 2 bad
+usage or configuration; 3 a sync / reconcile / prune run skipped because
+another process holds its lease.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def _echo_result(result: dict, as_json: bool, title: str) -> None:
         click.echo(json.dumps(result, default=str))
         return
     if result.get("skipped"):
-        click.echo(f"{title}: skipped ({result.get('reason')})")
+        click.echo(f"{title}: skipped, the {title} lease is held by {result.get('holder')} "
+                   f"until {result.get('until')}")
         return
     parts = [f"{k}={v}" for k, v in result.items() if k != "run_id" and v]
     click.echo(f"{title} run {result.get('run_id')}: " + (", ".join(parts) or "nothing to do"))
@@ -74,7 +76,8 @@ def main() -> None:
 
     Settings come from environment variables (see README); options override them.
     Exit codes: 0 ok, 1 the command ran and found a problem, 2 bad usage or
-    configuration.
+    configuration, 3 a sync / reconcile / prune run skipped (another process
+    holds its lease).
     """
 
 
@@ -154,9 +157,12 @@ def _require(settings: Settings, *, database: bool = False, server_key: bool = F
 
 # -- sync / reconcile -------------------------------------------------------------
 
+SKIPPED = 3  # exit code of a --once run skipped because another process holds its lease
+
 def _run_job(settings: Settings, job: Callable[..., Awaitable[dict]], title: str, once: bool,
              every: str | None, as_json: bool, needs_midtrans: bool = True) -> None:
-    """Run a job once (exit 1 when it recorded errors) or on a schedule until SIGTERM."""
+    """Run a job once or on a schedule until SIGTERM. Exit 1 when a run recorded
+    errors; with --once, 3 when it was skipped (another process holds the lease)."""
     import psycopg
     from psycopg_pool import PoolTimeout
 
@@ -183,7 +189,7 @@ def _run_job(settings: Settings, job: Callable[..., Awaitable[dict]], title: str
                 if result.get("errors") or result.get("ok") is False:
                     worst = 1
                 if interval is None:
-                    return worst
+                    return SKIPPED if result.get("skipped") and not worst else worst
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=interval)
                     return worst
@@ -202,7 +208,8 @@ def _run_job(settings: Settings, job: Callable[..., Awaitable[dict]], title: str
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Run one sync and exit (1 if any order could not be checked).")
+@click.option("--once", is_flag=True,
+              help="Run one sync and exit (1 if any order could not be checked, 3 if skipped).")
 @click.option("--every", help="Run a sync now and then every DURATION (e.g. 60s) until SIGTERM.")
 @click.option("--order", "orders", multiple=True, metavar="ORDER_NUMBER",
               help="Ask about this order now, whatever its status or age (repeatable; implies --once).")
@@ -231,7 +238,8 @@ def sync(once: bool, every: str | None, orders: tuple[str, ...], database_url: s
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Run one reconciliation and exit (1 if it recorded errors).")
+@click.option("--once", is_flag=True,
+              help="Run one reconciliation and exit (1 if it recorded errors, 3 if skipped).")
 @click.option("--every", help="Reconcile now and then every DURATION (e.g. 1h) until SIGTERM.")
 @click.option("--local-only", is_flag=True,
               help="Only the network-free repairs (checks 1-4); do not ask Midtrans.")
@@ -248,7 +256,8 @@ def reconcile(once: bool, every: str | None, local_only: bool, database_url: str
     then apply the answer and close the payment window unless a payment attempt
     is still live. One repair per transaction; a status that no payment in the
     ledger supports is corrected, never fulfilled. Only one reconciliation runs
-    at a time across processes; a second one reports 'skipped' and exits 0."""
+    at a time across processes (a lease); a second one reports 'skipped', who
+    holds the lease until when, and exits 3."""
     from runner.jobs import reconcile_once
 
     settings = _settings(database_url=database_url)
@@ -263,7 +272,8 @@ def prune(database_url: str | None, as_json: bool) -> None:
     """Delete webhook_logs rows past their retention now (payments.prune_logs):
     noise (rejections, decisions that changed nothing, run rows) after the
     retention_noise setting, everything else after retention_decisions. `serve`
-    does this every PAYMENTS_PRUNE_INTERVAL; pg_cron hourly."""
+    does this every PAYMENTS_PRUNE_INTERVAL; pg_cron hourly. Exits 3 when
+    skipped because another process holds the prune lease."""
     from runner.jobs import prune_once
 
     settings = _settings(database_url=database_url)

@@ -20,10 +20,13 @@ from psycopg_pool import AsyncConnectionPool
 QUERIES_FILE = Path(__file__).with_name("queries.sql")
 REPORTS_FILE = Path(__file__).with_name("reports.sql")
 
-# advisory lock keys (pg_try_advisory_lock): "payments" + purpose
-RECONCILE_LOCK_KEY = 0x7061796D_00000001
-SYNC_LOCK_KEY = 0x7061796D_00000002
-PRUNE_LOCK_KEY = 0x7061796D_00000003
+# Never server-side prepared statements. psycopg prepares a query after 5
+# executions on one connection (prepare_threshold=5); behind a transaction
+# pooler (PgBouncer pool_mode=transaction, Supabase's pooler on port 6543) the
+# next execution may land on another server connection, where that statement
+# does not exist (26000) or another one has its name (42P05). Every
+# connection the runner opens goes through connect() or make_pool().
+CONNECT_OPTIONS: dict[str, Any] = {"prepare_threshold": None}
 
 # SQLSTATEs of the SQL API (docs/SQL_API.md)
 UNKNOWN_ORDER = "PM001"
@@ -78,14 +81,20 @@ async def fetch_all(conn: psycopg.AsyncConnection, name: str, **params: Any) -> 
     return await cur.fetchall()
 
 
+def connect(url: str, **kwargs: Any) -> psycopg.Connection:
+    """A connection safe behind a transaction pooler (no prepared statements)."""
+    return psycopg.connect(url, **{**CONNECT_OPTIONS, **kwargs})
+
+
 def make_pool(database_url: str, max_size: int = 10, min_size: int = 1) -> AsyncConnectionPool:
-    """An autocommit, dict-row pool; open it with ``await pool.open()``."""
+    """An autocommit, dict-row pool without prepared statements; open it with
+    ``await pool.open()``."""
 
     async def configure(conn: psycopg.AsyncConnection) -> None:
         await conn.set_autocommit(True)
 
     return AsyncConnectionPool(
         database_url, min_size=min_size, max_size=max_size, open=False, configure=configure,
-        kwargs={"row_factory": dict_row, "application_name": "payments-runner"},
+        kwargs={"row_factory": dict_row, "application_name": "payments-runner", **CONNECT_OPTIONS},
         reconnect_timeout=30, timeout=10,
     )

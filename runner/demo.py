@@ -37,12 +37,11 @@ from typing import Any
 
 import click
 import httpx
-import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from runner import report
+from runner import db, report
 from runner.migrate import migrate
 from runner.settings import redact_url
 
@@ -78,7 +77,7 @@ def embedded_database(folder: Path) -> Iterator[str]:
         folder.parent.mkdir(parents=True, exist_ok=True)
         server = get_server(folder, cleanup_mode="stop")
     admin_url = server.get_uri()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with db.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DEMO_DATABASE)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEMO_DATABASE)))
     try:
@@ -89,7 +88,7 @@ def embedded_database(folder: Path) -> Iterator[str]:
 
 def prepare_database(url: str, reset: bool) -> None:
     """Refuse a database holding someone's real orders unless told to wipe them."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    with db.connect(url, autocommit=True) as conn:
         exists = conn.execute("SELECT to_regclass('payments.orders') IS NOT NULL").fetchone()[0]
         if not exists:
             return
@@ -201,7 +200,7 @@ class Shop:
     """What the demo reads from and writes to the database, through the SQL API."""
 
     def __init__(self, url: str) -> None:
-        self.conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        self.conn = db.connect(url, autocommit=True, row_factory=dict_row)
 
     def close(self) -> None:
         self.conn.close()

@@ -1,7 +1,9 @@
 """Sync, reconciliation and retention runs: HTTP to Midtrans, decisions in SQL.
 
 Each order is one Status API call followed by one autocommit SQL call; no
-transaction is ever open while Midtrans is being asked. Every run is a row in
+transaction is ever open while Midtrans is being asked, and no session state
+is relied on (a lease row, not an advisory lock, makes a job single-leader),
+so all of it works through a transaction pooler. Every run is a row in
 ``payments.runs`` whose counters the SQL functions doing the work keep (a run
 finishes ok only when it did its work), and a ``sync_run`` / ``reconcile_run``
 / ``prune_run`` row in webhook_logs, written by ``payments.finish_run``.
@@ -10,13 +12,19 @@ finishes ok only when it did its work), and a ``sync_run`` / ``reconcile_run``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
+import socket
+import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from runner import db
 from runner.midtrans import (
@@ -112,27 +120,103 @@ async def sync_once(settings: Settings, pool: AsyncConnectionPool, client: Midtr
                     orders: list[str] | None = None) -> dict:
     """Ask Midtrans about every pending order that is due (or about exactly
     `orders`, whatever their status) and apply each answer. One sync at a time
-    across processes; a second one returns ``{"skipped": True}``."""
-    return await _exclusively(pool, db.SYNC_LOCK_KEY, "sync", _sync_locked(settings, pool, client, orders))
+    across processes (the ``sync`` lease); a second one returns
+    ``{"skipped": True, "holder": ..., "until": ...}`` at once."""
+    return await _exclusively(settings, pool, "sync",
+                              lambda lease: _sync_locked(settings, pool, client, orders, lease))
 
 
-async def _exclusively(pool: AsyncConnectionPool, key: int, kind: str, work: Any) -> dict:
-    """Run a job under a session advisory lock held on its own pooled connection."""
-    async with pool.connection() as lock_conn:
-        if not (await db.fetch_one(lock_conn, "try_lock", key=key))["locked"]:
-            work.close()
-            return {"skipped": True, "reason": f"another {kind} run is in progress"}
-        try:
-            return await work
-        finally:
+def lease_holder() -> str:
+    """Who takes a lease: host, process and a token new for every run, so two
+    runs in one process are two holders too."""
+    return f"{socket.gethostname()[:120]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class Lease:
+    """A job's lease (payments.leases) held by this run: renewed every ttl/3
+    while the run lasts. ``lost`` says why the run was stopped, when it was."""
+
+    def __init__(self, pool: AsyncConnectionPool, job: str, ttl: float) -> None:
+        self.pool, self.job, self.ttl = pool, job, ttl
+        self.holder = lease_holder()
+        self.lost: str | None = None
+
+    def _params(self) -> dict[str, Any]:
+        return {"job": self.job, "holder": self.holder, "ttl": timedelta(seconds=self.ttl)}
+
+    async def acquire(self) -> dict[str, Any]:
+        async with self.pool.connection() as conn:
+            return await db.fetch_one(conn, "acquire_lease", **self._params())
+
+    async def keep(self, run: asyncio.Task) -> None:
+        """Renew until cancelled. Another holder took it over, or it could not be
+        renewed before it would expire: stop the run (it records why)."""
+        interval = self.ttl / 3
+        valid_until = time.monotonic() + self.ttl
+        while True:
+            await asyncio.sleep(interval)
+            asked = time.monotonic()
             try:
-                await db.fetch_one(lock_conn, "unlock", key=key)
-            except psycopg.Error:  # the connection died; its session lock died with it
-                log.warning("%s lock connection lost; the lock was released with it", kind)
+                async with self.pool.connection() as conn:
+                    renewed = (await db.fetch_one(conn, "renew_lease", **self._params()))["renewed"]
+            except (psycopg.Error, PoolTimeout) as exc:
+                log.warning("%s lease %s: renewal failed: %s", self.job, self.holder, type(exc).__name__)
+                if time.monotonic() + interval < valid_until:
+                    continue
+                self.lost = f"{self.job} lease could not be renewed before it expired; run stopped"
+            else:
+                if renewed:
+                    valid_until = asked + self.ttl
+                    continue
+                self.lost = f"{self.job} lease was taken over by another holder; run stopped"
+            log.error("%s (holder %s)", self.lost, self.holder)
+            run.cancel()
+            return
+
+    async def release(self) -> None:
+        try:
+            async with self.pool.connection() as conn:
+                await db.fetch_one(conn, "release_lease", job=self.job, holder=self.holder)
+        except (psycopg.Error, PoolTimeout) as exc:
+            log.warning("%s lease %s not released (%s); it expires after %gs", self.job, self.holder,
+                        type(exc).__name__, self.ttl)
+
+
+async def _exclusively(settings: Settings, pool: AsyncConnectionPool, job: str,
+                       work: Callable[[Lease], Coroutine[Any, Any, dict]]) -> dict:
+    """Run a job under its lease: one autocommit statement takes it, a task
+    renews it while the run lasts, and it is released at the end. No session
+    state, so this holds through a transaction pooler; a holder that dies keeps
+    it until it expires (PAYMENTS_LEASE_TTL). Held by another: skipped."""
+    lease = Lease(pool, job, settings.lease_ttl)
+    taken = await lease.acquire()
+    if not taken["acquired"]:
+        until = taken["expires_at"]
+        return {"skipped": True, "reason": f"another {job} run holds the lease", "holder": taken["holder"],
+                "until": until.isoformat() if until else None}
+    run = asyncio.create_task(work(lease))
+    keeper = asyncio.create_task(lease.keep(run))
+    try:
+        return {"skipped": False, **(await run)}
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if lease.lost is None or (current is not None and current.cancelling()):
+            raise
+        return {"skipped": False, "ok": False, "error": lease.lost}
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        await lease.release()
+
+
+def _failure(exc: BaseException, lease: Lease) -> str:
+    """What a run that stopped on an exception records as its error."""
+    return lease.lost or f"{type(exc).__name__}: {exc}"
 
 
 async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: MidtransClient,
-                       orders: list[str] | None) -> dict:
+                       orders: list[str] | None, lease: Lease) -> dict:
     async with pool.connection() as conn:
         rows = await db.fetch_all(conn, "start_sync", min_age=timedelta(seconds=settings.sync_min_age),
                                   recheck_after=timedelta(seconds=settings.sync_recheck_after),
@@ -156,7 +240,7 @@ async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: Mi
 
         await asyncio.gather(*(check(order_id) for order_id in due))
     except BaseException as exc:
-        await _safe_finish(pool, run_id, dict(extra), f"{type(exc).__name__}: {exc}")
+        await _safe_finish(pool, run_id, dict(extra), _failure(exc, lease))
         raise
     return _result(await _finish_run(pool, run_id, dict(extra), None), dict(extra))
 
@@ -173,14 +257,14 @@ def _count_decision(extra: Counter[str], result: dict[str, Any]) -> None:
 async def reconcile_once(settings: Settings, pool: AsyncConnectionPool,
                          client: MidtransClient | None) -> dict:
     """Network-free repairs (checks 1-4), then check 5 against Midtrans. One
-    reconciler at a time across processes (advisory lock); a second one returns
-    ``{"skipped": True}`` at once."""
-    return await _exclusively(pool, db.RECONCILE_LOCK_KEY, "reconcile",
-                              _reconcile_locked(settings, pool, client))
+    reconciler at a time across processes (the ``reconcile`` lease); a second
+    one returns ``{"skipped": True, ...}`` at once."""
+    return await _exclusively(settings, pool, "reconcile",
+                              lambda lease: _reconcile_locked(settings, pool, client, lease))
 
 
 async def _reconcile_locked(settings: Settings, pool: AsyncConnectionPool,
-                            client: MidtransClient | None) -> dict:
+                            client: MidtransClient | None, lease: Lease) -> dict:
     async with pool.connection() as conn:
         run_id = (await db.fetch_one(conn, "start_run", kind="reconcile", source="reconcile"))["id"]
     extra: Counter[str] = Counter()
@@ -197,7 +281,7 @@ async def _reconcile_locked(settings: Settings, pool: AsyncConnectionPool,
         if client is not None:
             await _check_expired_pending(settings, pool, client, run_id, extra)
     except BaseException as exc:
-        await _safe_finish(pool, run_id, dict(extra), f"{type(exc).__name__}: {exc}")
+        await _safe_finish(pool, run_id, dict(extra), _failure(exc, lease))
         raise
     return _result(await _finish_run(pool, run_id, dict(extra), None), dict(extra))
 
@@ -257,8 +341,8 @@ async def expire_order(pool: AsyncConnectionPool, order_id: str, grace: timedelt
 async def prune_once(settings: Settings, pool: AsyncConnectionPool, client: Any = None) -> dict:
     """Retention: delete webhook_logs rows past their retention in steps of
     PAYMENTS_PRUNE_BATCH until none is left (at most 100 steps per run). One
-    pruner at a time across processes."""
-    return await _exclusively(pool, db.PRUNE_LOCK_KEY, "prune", _prune_locked(settings, pool))
+    pruner at a time across processes (the ``prune`` lease)."""
+    return await _exclusively(settings, pool, "prune", lambda lease: _prune_locked(settings, pool))
 
 
 async def _prune_locked(settings: Settings, pool: AsyncConnectionPool) -> dict:

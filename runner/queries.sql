@@ -66,12 +66,18 @@ SELECT kind, run_id, finished_at, age_seconds, totals, error, last_ok_at FROM pa
 -- Every alert with observed value, threshold, whether it fires, and a breakdown.
 SELECT name, observed, threshold, "window", firing, description, detail FROM payments.alerts()
 
--- name: try_lock
--- Session advisory lock: one reconciler (or one scheduled sync / prune) at a time.
-SELECT pg_try_advisory_lock(%(key)s) AS locked
+-- name: acquire_lease
+-- One sync / reconcile / prune at a time across processes: take the job's
+-- lease (or learn who holds it until when). A row, not a session lock, so it
+-- works through a transaction pooler.
+SELECT acquired, held_by AS holder, expires_at FROM payments.acquire_lease(%(job)s, %(holder)s, %(ttl)s)
 
--- name: unlock
-SELECT pg_advisory_unlock(%(key)s) AS unlocked
+-- name: renew_lease
+-- Keep the lease while the run lasts; false: another holder took it over.
+SELECT payments.renew_lease(%(job)s, %(holder)s, %(ttl)s) AS renewed
+
+-- name: release_lease
+SELECT payments.release_lease(%(job)s, %(holder)s) AS released
 
 -- name: ping
 SELECT 1 AS ok

@@ -57,7 +57,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, 
 
 
 def connect(database_url: str) -> psycopg.Connection:
-    return psycopg.connect(database_url, autocommit=True, row_factory=dict_row)
+    return db.connect(database_url, autocommit=True, row_factory=dict_row)
 
 
 def fetch(conn: psycopg.Connection, name: str, **params: Any) -> list[dict[str, Any]]:

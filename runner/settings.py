@@ -100,6 +100,7 @@ class Settings:
     db_pool_size: int = 10
     log_format: str = "text"
     log_level: str = "INFO"
+    lease_ttl: float = 60.0            # a sync / reconcile / prune lease, renewed every ttl/3
 
     def __repr__(self) -> str:  # the key is a Secret already; keep the URL password out too
         shown = []
@@ -188,6 +189,7 @@ ENVIRONMENT = {
     "PAYMENTS_LOG_FORMAT": ("log_format", lambda v, n: _log_format(v, n)),
     "PAYMENTS_LOG_LEVEL": ("log_level", lambda v, n: _log_level(v, n)),
     "PAYMENTS_DATABASE_PASSWORD": ("database_password", lambda v, n: v),
+    "PAYMENTS_LEASE_TTL": ("lease_ttl", lambda v, n: _bounded_duration(v, n, 1.0, 3600.0)),
 }
 
 LOG_FORMATS = ("text", "json")

@@ -8,7 +8,8 @@ SELECT results_eq($$SELECT p.oid::regprocedure::text FROM pg_proc AS p
                      WHERE p.pronamespace IN ('payments'::regnamespace, 'payments_private'::regnamespace)
                        AND has_function_privilege('payments_runner', p.oid, 'EXECUTE')
                      ORDER BY 1$$,
-                  $$VALUES ('payments.alerts()'),
+                  $$VALUES ('payments.acquire_lease(text,text,interval)'),
+                           ('payments.alerts()'),
                            ('payments.apply_gateway_status(text,text,text,numeric,text,text,text,jsonb,bigint,text,boolean)'),
                            ('payments.apply_status_not_found(text,text,interval,bigint)'),
                            ('payments.create_product_order(text,jsonb,timestamp with time zone,numeric,text)'),
@@ -21,6 +22,8 @@ SELECT results_eq($$SELECT p.oid::regprocedure::text FROM pg_proc AS p
                            ('payments.prune_logs(integer,text)'),
                            ('payments.reconcile_local(integer,text,bigint,jsonb)'),
                            ('payments.reconcile_step(bigint[],text,bigint)'),
+                           ('payments.release_lease(text,text)'),
+                           ('payments.renew_lease(text,text,interval)'),
                            ('payments.run_failed(bigint,text,text)'),
                            ('payments.start_run(text,text)'),
                            ('payments.start_sync(interval,interval,integer,text[])')$$,
