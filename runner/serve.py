@@ -2,7 +2,7 @@
 (log retention) schedules in one process.
 
 Several `serve` processes may share one database: webhooks scale out, and each
-scheduled run takes an advisory lock, so one process runs it and the others
+scheduled run takes its job's lease (payments.leases), so one process runs it and the others
 skip that tick. SIGTERM / SIGINT stop accepting connections, finish in-flight
 requests and the run in progress, then exit 0.
 """
