@@ -132,7 +132,10 @@ def migrate(database_url: str, rollback: bool, as_json: bool) -> None:
     except migrate_mod.PrivilegeError as exc:
         _fail(f"migrate: {exc}")
     except Exception as exc:  # one clear line, never a traceback with the URL in it
-        _fail(f"migrate failed: {type(exc).__name__}: {exc}")
+        first = (str(exc).strip().splitlines() or [""])[0]
+        sqlstate = getattr(exc, "sqlstate", None) or getattr(exc.__cause__, "sqlstate", None)
+        suffix = f" (SQLSTATE {sqlstate})" if sqlstate else ""
+        _fail(f"migrate failed: {type(exc).__name__}: {first}{suffix}")
     if as_json:
         click.echo(json.dumps(result.__dict__))
     else:

@@ -170,9 +170,10 @@ def apply_functions(conn: psycopg.Connection) -> tuple[int, bool]:
 
 def migrate(database_url: str, rollback: bool = False) -> MigrateResult:
     result = MigrateResult()
+    url = yoyo_url(database_url)  # refuses another scheme before connecting
     if not rollback:
         precheck(database_url)
-    backend = get_backend(yoyo_url(database_url))
+    backend = get_backend(url)
     try:
         migrations = read_migrations(str(db_dir() / "migrations"))
         with backend.lock():
