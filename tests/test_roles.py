@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
@@ -291,3 +294,35 @@ def test_a_login_that_does_not_own_the_schema_is_told_so(shop: dict[str, str], c
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.strip() == ("migrate: migrate runs as the owner of schema payments (postgres)"
                                       " or a member of it; login other_login is neither")
+
+
+@pytest.mark.parametrize("role", ["runner", "readonly"])
+def test_serve_under_a_login_runs_and_stops_without_a_traceback(shop: dict[str, str], role: str) -> None:
+    """`serve` as a runner login works; as a reader its scheduled runs are refused, one log
+    line each, and it still answers /healthz and stops cleanly on SIGTERM."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYMENTS_", "MIDTRANS_"))}
+    env.update({"MIDTRANS_SERVER_KEY": "SB-Mid-server-roles-test",
+                "MIDTRANS_API_BASE_URL": f"http://127.0.0.1:{free_port()}"})
+    proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "serve", "--database-url", shop[role],
+                             "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.2)
+        assert health.status_code == 200
+        time.sleep(1)  # the first scheduled runs happen at start
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in out + err
+    refused = [line for line in err.splitlines() if "permission denied" in line]
+    assert bool(refused) == (role == "readonly"), err
+    assert all("InsufficientPrivilege" in line for line in refused)
