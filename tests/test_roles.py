@@ -123,6 +123,12 @@ def test_without_createrole_migrate_names_the_statements_then_works_once_they_ra
     with psycopg.connect(url_as(cluster, "plain_app", "plain"), autocommit=True) as app:
         assert app.execute("SELECT count(*) FROM payments.last_runs()").fetchone()[0] == 3
 
+    # rollback too: a login that may not drop roles keeps them (they are cluster-wide)
+    for migration in ("0004.money-ledger", "0003.trust-boundary", "0002.roles", "0001.create-schema"):
+        down = payments("migrate", "--rollback", "--database-url", url)
+        assert down.returncode == 0 and f"rolled back {migration}" in down.stdout, down.stderr
+    assert payments("migrate", "--database-url", url).returncode == 0
+
 
 # -- a Supabase-like database: owner with CREATEROLE, pg_cron in the same database ----------
 
