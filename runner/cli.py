@@ -61,9 +61,9 @@ _MEANT_FOR = {
 
 
 def _database_error_line(command: str | None, exc: Exception) -> str:
-    """One line for a database error that escaped a command: its first line and
-    SQLSTATE (PostgreSQL's messages name objects, never values), and for a missing
-    privilege, which login the command is meant for."""
+    """One line for a database error that escaped a command: its primary message
+    (DETAIL lines, which may quote row values, are dropped) and SQLSTATE, and for a
+    missing privilege, which login the command is meant for."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     sqlstate = getattr(exc, "sqlstate", None)
     line = f"payments {command or ''}: {first}".replace("payments : ", "payments: ")
