@@ -20,8 +20,9 @@ REVOKE ALL ON ALL TABLES IN SCHEMA payments
     FROM PUBLIC, payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
 GRANT USAGE ON SCHEMA payments TO payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
 
--- the runner: what runner/queries.sql calls (a test keeps the two equal), and
--- the shop's order functions
+-- the runner: what runner/queries.sql calls (a test keeps the two equal), the
+-- shop's order functions, and recent_runs for `payments runs` where the runner's
+-- login is configured (its own run history: totals and errors, no order data)
 GRANT EXECUTE ON FUNCTION
     payments.create_ticket_order(text, jsonb, timestamptz, numeric, text),
     payments.create_product_order(text, jsonb, timestamptz, numeric, text),
@@ -37,6 +38,7 @@ GRANT EXECUTE ON FUNCTION
     payments.reconcile_step(bigint[], text, bigint),
     payments.prune_logs(integer, text),
     payments.last_runs(),
+    payments.recent_runs(integer),
     payments.alerts(),
     payments.acquire_lease(text, text, interval),
     payments.renew_lease(text, text, interval),
@@ -59,8 +61,17 @@ GRANT EXECUTE ON FUNCTION
     payments.open_reviews(text)
 TO payments_readonly;
 
--- operators: everything a reader may, and the actions of people
-GRANT payments_readonly TO payments_operator;
+-- operators: everything a reader may, and the actions of people. Granting a
+-- role needs ADMIN OPTION on it (PostgreSQL 16+; CREATEROLE is enough on 15),
+-- which an owner that did not create payments_readonly may lack: grant only
+-- when missing, so a superuser may have done it once when creating the roles.
+DO $$
+BEGIN
+    IF NOT pg_catalog.pg_has_role('payments_operator', 'payments_readonly', 'USAGE') THEN
+        GRANT payments_readonly TO payments_operator;
+    END IF;
+END
+$$;
 GRANT EXECUTE ON FUNCTION
     payments.resolve_review(text, text, text, text, text),
     payments.repair_counter_drift(text),

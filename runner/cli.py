@@ -51,6 +51,49 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+# which documented login each command is meant for, named when the database refuses one
+_MEANT_FOR = {
+    "migrate": "the database owner (see MIDTRANS_INTEGRATION.md, Supabase / managed PostgreSQL)",
+    "schedule-cron": "the database owner, granted USAGE ON SCHEMA cron",
+    "serve": "a login in payments_runner",
+    "sync": "a login in payments_runner",
+    "reconcile": "a login in payments_runner",
+    "prune": "a login in payments_runner",
+    "alerts": "a login in payments_runner or payments_readonly",
+    "runs": "a login in payments_runner or payments_readonly",
+    "audit": "a login in payments_readonly (or payments_operator)",
+    "order": "a login in payments_readonly (or payments_operator)",
+    "demo": "the owner of a scratch database (the demo migrates it and wipes its payments tables)",
+}
+
+
+def _database_error_line(command: str | None, exc: Exception) -> str:
+    """One line for a database error that escaped a command: its primary message
+    (DETAIL lines, which may quote row values, are dropped) and SQLSTATE, and for a
+    missing privilege, which login the command is meant for."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    sqlstate = getattr(exc, "sqlstate", None)
+    line = f"payments {command or ''}: {first}".replace("payments : ", "payments: ")
+    if sqlstate:
+        line += f" (SQLSTATE {sqlstate})"
+    if sqlstate == "42501":
+        meant_for = _MEANT_FOR.get(command or "", "another role")
+        line += f" — this login lacks that privilege; run it as {meant_for}"
+    return line
+
+
+class _Main(click.Group):
+    """Every command ends with one line on a database error, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import psycopg
+
+        try:
+            return super().invoke(ctx)
+        except psycopg.Error as exc:
+            _fail(_database_error_line(ctx.invoked_subcommand, exc))
+
+
 def _echo_result(result: dict, as_json: bool, title: str) -> None:
     if as_json:
         click.echo(json.dumps(result, default=str))
@@ -63,7 +106,7 @@ def _echo_result(result: dict, as_json: bool, title: str) -> None:
     click.echo(f"{title} run {result.get('run_id')}: " + (", ".join(parts) or "nothing to do"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="midtrans-payment-finality")
 def main() -> None:
     """Payment finality for Midtrans shops.
@@ -95,8 +138,13 @@ def migrate(database_url: str, rollback: bool, as_json: bool) -> None:
     migration only (functions are not re-applied then)."""
     try:
         result = migrate_mod.migrate(database_url, rollback=rollback)
+    except migrate_mod.PrivilegeError as exc:
+        _fail(f"migrate: {exc}")
     except Exception as exc:  # one clear line, never a traceback with the URL in it
-        _fail(f"migrate failed: {type(exc).__name__}: {exc}")
+        first = (str(exc).strip().splitlines() or [""])[0]
+        sqlstate = getattr(exc, "sqlstate", None) or getattr(exc.__cause__, "sqlstate", None)
+        suffix = f" (SQLSTATE {sqlstate})" if sqlstate else ""
+        _fail(f"migrate failed: {type(exc).__name__}: {first}{suffix}")
     if as_json:
         click.echo(json.dumps(result.__dict__))
     else:
@@ -318,6 +366,8 @@ def schedule_cron(every: str, remove: bool, list_: bool, batch_size: int, databa
         job = cron_mod.install(database_url, every, batch_size, cron_database_url)
     except ValueError as exc:
         _fail(f"configuration error: {exc}", 2)
+    except cron_mod.CronError as exc:
+        _fail(f"schedule-cron: {exc}")
     except Exception as exc:
         _fail(f"schedule-cron failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     click.echo(f"pg_cron job {job.jobname} (id {job.jobid}) runs '{job.schedule}': {job.command}; "

@@ -1,8 +1,14 @@
 """`payments schedule-cron`: network-free reconciliation and log retention
 scheduled by pg_cron.
 
-pg_cron lives in one database of the cluster (``cron.database_name``); jobs
-run in the payments database through ``cron.schedule_in_database``. Jobs are
+pg_cron lives in one database of the cluster (``cron.database_name``). When
+that is the payments database (Supabase), jobs are made with ``cron.schedule``,
+which any login granted USAGE on schema cron may call; otherwise with
+``cron.schedule_in_database`` (superusers, or a login granted EXECUTE on it).
+Nothing here needs superuser: cron.database_name (readable only by superusers)
+is read only when pg_cron is not in the payments database, and CREATE EXTENSION
+is tried only when pg_cron is missing. Non-superusers see and replace only
+their own jobs (pg_cron's row security). Jobs are
 identified by name (``payments-reconcile-local:<database>`` and
 ``payments-prune-logs:<database>``), so installing twice replaces them
 instead of adding second ones.
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import psycopg.sql
 
 JOB_PREFIX = "payments-reconcile-local"
 PRUNE_PREFIX = "payments-prune-logs"
@@ -70,19 +77,93 @@ def job_command(batch_size: int) -> str:
 PRUNE_COMMAND = "SELECT payments.prune_logs(10000, 'cron')"
 
 
+class CronError(RuntimeError):
+    """pg_cron is missing, not granted or not reachable; one line saying what to do."""
+
+
+def _connect(url: str, **kw) -> psycopg.Connection:
+    # no server-side prepared statements: safe behind a transaction pooler
+    return psycopg.connect(url, prepare_threshold=None, **kw)
+
+
+def _has_pg_cron(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')"
+                        ).fetchone()[0]
+
+
+def _cron_database_name(conn: psycopg.Connection) -> tuple[bool, str | None]:
+    """(pg_cron loaded, cron.database_name or None when this login may not read it).
+
+    cron.database_name is a superuser-only setting (superusers and members of
+    pg_read_all_settings may read it); for anyone else reading it raises 42501,
+    which still tells that pg_cron is loaded. Unset: pg_cron is not loaded."""
+    try:
+        with conn.transaction():
+            row = conn.execute("SELECT current_setting('cron.database_name', true)").fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return True, None
+    return bool(row and row[0]), (row[0] if row and row[0] else None)
+
+
 def _cron_conn(database_url: str, cron_database_url: str | None) -> tuple[psycopg.Connection, str]:
-    with psycopg.connect(database_url) as conn:
-        target_db = conn.execute("SELECT current_database()").fetchone()[0]
-        row = conn.execute("SELECT current_setting('cron.database_name', true)").fetchone()
-    cron_db = row[0] if row and row[0] else None
+    """An autocommit connection to pg_cron's database, and the payments database's name.
+
+    pg_cron's database is, in order: --cron-database-url; the payments database
+    itself when pg_cron is installed there (Supabase: both are `postgres`);
+    cron.database_name when this login may read it (a superuser-only setting);
+    else pg_cron's default, `postgres`."""
+    with _connect(database_url, autocommit=True) as conn:
+        target_db, user = conn.execute("SELECT current_database(), current_user").fetchone()
+        here = _has_pg_cron(conn)
+        loaded, configured = _cron_database_name(conn)
+    if not loaded and not here:
+        raise CronError("pg_cron is not loaded on this server (shared_preload_libraries = 'pg_cron', "
+                        "then restart; on Supabase enable the pg_cron extension)")
     if cron_database_url is None:
-        if cron_db is None:
-            raise RuntimeError("pg_cron is not loaded on this server "
-                               "(shared_preload_libraries = 'pg_cron', then restart)")
-        cron_database_url = _with_db(database_url, cron_db)
-    conn = psycopg.connect(cron_database_url, autocommit=True)
-    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+        cron_db = target_db if here else (configured or "postgres")
+        cron_database_url = database_url if here else _with_db(database_url, cron_db)
+    try:
+        conn = _connect(cron_database_url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        first = (str(exc).strip().splitlines() or ["connection failed"])[0]
+        raise CronError(f"cannot connect to pg_cron's database ({first}); pass --cron-database-url "
+                        "(the database named by cron.database_name)") from None
+    try:
+        cron_db, user = conn.execute("SELECT current_database(), current_user").fetchone()
+        if not _has_pg_cron(conn):
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+            except psycopg.Error as exc:
+                raise CronError(
+                    f"pg_cron is not installed in database {cron_db} and {user} may not install it "
+                    f"({exc.sqlstate}): a superuser runs CREATE EXTENSION pg_cron there (the database "
+                    f"named by cron.database_name; else pass --cron-database-url)") from None
+        if not conn.execute("SELECT has_schema_privilege('cron', 'USAGE')").fetchone()[0]:
+            raise CronError(f"{user} may not use pg_cron: a superuser runs, in database {cron_db}: "
+                            f"GRANT USAGE ON SCHEMA cron TO {_ident(conn, user)};")
+    except BaseException:
+        conn.close()
+        raise
     return conn, target_db
+
+
+def _ident(conn: psycopg.Connection, name: str) -> str:
+    return psycopg.sql.Identifier(name).as_string(conn)
+
+
+def _schedule(conn: psycopg.Connection, name: str, schedule: str, command: str, target_db: str) -> None:
+    """cron.schedule when pg_cron lives in the payments database (any granted login may);
+    cron.schedule_in_database otherwise (EXECUTE is revoked from PUBLIC by pg_cron)."""
+    if conn.execute("SELECT current_database()").fetchone()[0] == target_db:
+        conn.execute("SELECT cron.schedule(%s, %s, %s)", (name, schedule, command))
+        return
+    signature = "cron.schedule_in_database(text,text,text,text,text,boolean)"
+    if not conn.execute("SELECT has_function_privilege(%s, 'EXECUTE')", (signature,)).fetchone()[0]:
+        user = conn.execute("SELECT current_user").fetchone()[0]
+        raise CronError(f"pg_cron lives in database {conn.info.dbname}, not {target_db}, and {user} may not "
+                        f"schedule into another database: a superuser runs there: GRANT EXECUTE ON FUNCTION "
+                        f"{signature} TO {_ident(conn, user)};")
+    conn.execute("SELECT cron.schedule_in_database(%s, %s, %s, %s)", (name, schedule, command, target_db))
 
 
 def install(database_url: str, every: str, batch_size: int = 500,
@@ -94,10 +175,8 @@ def install(database_url: str, every: str, batch_size: int = 500,
     with conn, conn.transaction():
         name, prune = job_name(target_db), prune_job_name(target_db)
         conn.execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname IN (%s, %s)", (name, prune))
-        conn.execute("SELECT cron.schedule_in_database(%s, %s, %s, %s)",
-                     (name, schedule, job_command(batch_size), target_db))
-        conn.execute("SELECT cron.schedule_in_database(%s, %s, %s, %s)",
-                     (prune, PRUNE_SCHEDULE, PRUNE_COMMAND, target_db))
+        _schedule(conn, name, schedule, job_command(batch_size), target_db)
+        _schedule(conn, prune, PRUNE_SCHEDULE, PRUNE_COMMAND, target_db)
         return _jobs(conn, name)[0]
 
 

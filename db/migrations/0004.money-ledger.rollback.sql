@@ -78,14 +78,14 @@ REVOKE ALL ON SCHEMA payments FROM payments_operator, payments_bearer_codes;
 DO $$
 BEGIN
     DROP ROLE IF EXISTS payments_operator;
-EXCEPTION WHEN dependent_objects_still_exist THEN
-    RAISE NOTICE 'payments_operator still owns or holds privileges elsewhere; kept';
+EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN
+    RAISE NOTICE 'payments_operator still owns or holds privileges elsewhere, or this login may not drop roles; kept';
 END
 $$;
 DO $$
 BEGIN
     DROP ROLE IF EXISTS payments_bearer_codes;
-EXCEPTION WHEN dependent_objects_still_exist THEN
-    RAISE NOTICE 'payments_bearer_codes still owns or holds privileges elsewhere; kept';
+EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN
+    RAISE NOTICE 'payments_bearer_codes still owns or holds privileges elsewhere, or this login may not drop roles; kept';
 END
 $$;

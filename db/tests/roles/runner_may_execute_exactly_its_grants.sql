@@ -1,6 +1,6 @@
--- Rule: payments_runner may execute exactly what runner/queries.sql calls and
--- the shop's order functions (db/grants.sql), nothing else in payments or
--- payments_private.
+-- Rule: payments_runner may execute exactly what runner/queries.sql calls, the
+-- shop's order functions and recent_runs (`payments runs`; db/grants.sql),
+-- nothing else in payments or payments_private.
 BEGIN;
 SELECT plan(1);
 
@@ -20,6 +20,7 @@ SELECT results_eq($$SELECT p.oid::regprocedure::text FROM pg_proc AS p
                            ('payments.log_rejection(text,text,jsonb,jsonb,text,text)'),
                            ('payments.orders_past_expiry(interval,integer)'),
                            ('payments.prune_logs(integer,text)'),
+                           ('payments.recent_runs(integer)'),
                            ('payments.reconcile_local(integer,text,bigint,jsonb)'),
                            ('payments.reconcile_step(bigint[],text,bigint)'),
                            ('payments.release_lease(text,text)'),
