@@ -29,6 +29,9 @@ from psycopg.types.json import Jsonb
 from tests.pgserver import Server, _local_bin_dir, free_port, start_local_cluster, wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
+# every migration the product ships, in order (0001.create-schema, ...)
+MIGRATIONS = sorted(p.name.removesuffix(".sql") for p in (ROOT / "db" / "migrations").glob("*.sql")
+                    if not p.name.endswith(".rollback.sql"))
 ROLES = ("payments_runner", "payments_readonly", "payments_operator", "payments_bearer_codes")
 
 
@@ -112,7 +115,7 @@ def test_without_createrole_migrate_names_the_statements_then_works_once_they_ra
         admin.execute(statements)
     first = payments("migrate", "--database-url", url)
     assert first.returncode == 0, first.stderr
-    assert "applied 0001.create-schema, 0002.roles, 0003.trust-boundary, 0004.money-ledger" in first.stdout
+    assert "applied " + ", ".join(MIGRATIONS) in first.stdout
     again = payments("migrate", "--database-url", url)
     assert again.returncode == 0 and "no migration pending" in again.stdout, again.stderr
     with psycopg.connect(url, autocommit=True) as conn:
@@ -124,7 +127,7 @@ def test_without_createrole_migrate_names_the_statements_then_works_once_they_ra
         assert app.execute("SELECT count(*) FROM payments.last_runs()").fetchone()[0] == 3
 
     # rollback too: a login that may not drop roles keeps them (they are cluster-wide)
-    for migration in ("0004.money-ledger", "0003.trust-boundary", "0002.roles", "0001.create-schema"):
+    for migration in reversed(MIGRATIONS):
         down = payments("migrate", "--rollback", "--database-url", url)
         assert down.returncode == 0 and f"rolled back {migration}" in down.stdout, down.stderr
     assert payments("migrate", "--database-url", url).returncode == 0
