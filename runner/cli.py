@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -122,6 +123,23 @@ def main() -> None:
     configuration, 3 a sync / reconcile / prune run skipped (another process
     holds its lease).
     """
+    _resolve_secret_files()
+
+
+def _resolve_secret_files() -> None:
+    """Every command sees ``X`` for an ``X_FILE`` secret (migrate, schedule-cron and demo read
+    PAYMENTS_DATABASE_URL through their options, not through Settings), and libpq the
+    PAYMENTS_DATABASE_PASSWORD as PGPASSWORD. One line and exit 2 for a bad secret file."""
+    try:
+        resolved = settings_mod.read_secret_files(os.environ)
+    except settings_mod.SettingsError as exc:
+        _fail(f"configuration: {exc}", 2)
+    for var in settings_mod.SECRET_VARIABLES:
+        if os.environ.pop(f"{var}_FILE", None) is not None:
+            os.environ[var] = resolved[var]
+    password = os.environ.get("PAYMENTS_DATABASE_PASSWORD")
+    if password and "PGPASSWORD" not in os.environ:
+        os.environ["PGPASSWORD"] = password
 
 
 # -- migrate -------------------------------------------------------------------

@@ -150,3 +150,21 @@ def test_migration_0003_scrubs_signatures_stored_before_it(empty_db_url: str) ->
     assert rows == [({"order_id": "T-1"}, {}),
                     ({"transaction_status": "settlement", "notification": {}}, {}),
                     (None, {"body_prefix": '{"order_id": "T-1", "signature_key": "[scrubbed]"'})]
+
+
+def test_migrate_reads_its_database_url_and_password_from_files(empty_db_url: str, tmp_path: Path) -> None:
+    """*_FILE secrets reach the commands that take --database-url from the environment."""
+    url_file = tmp_path / "url"
+    url_file.write_text(empty_db_url + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYMENTS_DATABASE_URL")}
+    ok = subprocess.run([sys.executable, "-m", "runner.cli", "migrate"], capture_output=True, text=True,
+                        env={**env, "PAYMENTS_DATABASE_URL_FILE": str(url_file)}, cwd=ROOT, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "applied 0001.create-schema" in ok.stdout
+    both = subprocess.run([sys.executable, "-m", "runner.cli", "migrate"], capture_output=True, text=True,
+                          env={**env, "PAYMENTS_DATABASE_URL_FILE": str(url_file),
+                               "PAYMENTS_DATABASE_URL": empty_db_url}, cwd=ROOT, timeout=120)
+    assert both.returncode == 2
+    assert both.stderr.strip().splitlines() == [
+        "configuration: PAYMENTS_DATABASE_URL and PAYMENTS_DATABASE_URL_FILE are both set; set only one"]
+    assert empty_db_url not in both.stderr
