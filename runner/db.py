@@ -17,8 +17,10 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-QUERIES_FILE = Path(__file__).with_name("queries.sql")
-REPORTS_FILE = Path(__file__).with_name("reports.sql")
+from runner.paths import package_file
+
+QUERIES_FILE = package_file("queries.sql")
+REPORTS_FILE = package_file("reports.sql")
 
 # advisory lock keys (pg_try_advisory_lock): "payments" + purpose
 RECONCILE_LOCK_KEY = 0x7061796D_00000001
