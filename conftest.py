@@ -36,14 +36,39 @@ def pg_server() -> Iterator[Server]:
         server.stop()
 
 
+def _available_extensions(server: Server) -> set[str]:
+    with server.admin() as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM pg_available_extensions")}
+
+
 @pytest.fixture(scope="session")
-def template_db(pg_server: Server) -> Iterator[str]:
-    """A database migrated with `payments migrate`, plus pgTAP and test helpers."""
+def has_pgtap(pg_server: Server) -> bool:
+    """Whether the server can CREATE EXTENSION pgtap (the template then has it)."""
+    return "pgtap" in _available_extensions(pg_server)
+
+
+@pytest.fixture(scope="session")
+def pg_cron(pg_server: Server) -> None:
+    """Skips the test unless the server preloads pg_cron (only the pg_cron tests use this)."""
+    with pg_server.admin() as conn:
+        loaded = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
+        installed = conn.execute("SELECT true FROM pg_available_extensions WHERE name = 'pg_cron'"
+                                 ).fetchone()
+    if not installed or "pg_cron" not in loaded:
+        pytest.skip("pg_cron not installed on this server" if not installed
+                    else "pg_cron not preloaded on this server (shared_preload_libraries)")
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: Server, has_pgtap: bool) -> Iterator[str]:
+    """A database migrated with `payments migrate`, plus pgTAP (when the server
+    has it) and the test helpers (plain SQL; the pytest tests use them too)."""
     pg_server.drop_database(TEMPLATE)
     url = pg_server.create_database(TEMPLATE)
     migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
+        if has_pgtap:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
         conn.execute((PGTAP_DIR / "test_helpers.sql").read_text())
     try:
         yield TEMPLATE

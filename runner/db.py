@@ -17,8 +17,10 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-QUERIES_FILE = Path(__file__).with_name("queries.sql")
-REPORTS_FILE = Path(__file__).with_name("reports.sql")
+from runner.paths import package_file
+
+QUERIES_FILE = package_file("queries.sql")
+REPORTS_FILE = package_file("reports.sql")
 
 # Never server-side prepared statements. psycopg prepares a query after 5
 # executions on one connection (prepare_threshold=5); behind a transaction

