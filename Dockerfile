@@ -11,10 +11,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONUNBUFFERED=1
 
 WORKDIR /src
-COPY constraints.txt pyproject.toml README.md ./
+COPY constraints.txt pyproject.toml setup.py MANIFEST.in README.md ./
 COPY runner ./runner
 COPY db ./db
-# a regular (non-editable) install: the image runs the installed package
+# a regular (non-editable) install: the image runs the installed package, with
+# the SQL copied into it by setup.py's build step (runner/sql)
 RUN pip install -c constraints.txt . \
  && rm -rf /src/build /src/*.egg-info \
  && useradd --system --home-dir /app --create-home payments

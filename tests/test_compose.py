@@ -203,6 +203,10 @@ def test_images_pinned_and_built_without_the_demo_extra() -> None:
 
     runner_dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^COPY constraints\.txt ", runner_dockerfile, re.M)
+    # a non-editable install carries the SQL only through setup.py's build step
+    copied = " ".join(re.findall(r"^COPY (.+)$", runner_dockerfile, re.M))
+    for needed in ("pyproject.toml", "setup.py", "MANIFEST.in", "runner", "db"):
+        assert re.search(rf"(^|\s){re.escape(needed)}(\s|$)", copied), f"the image build lacks {needed}"
     installs = re.findall(r"pip install ([^\n\\&]+)", runner_dockerfile)
     assert installs == ["-c constraints.txt . "], installs  # no extras, no editable install
     instructions = "\n".join(line for line in runner_dockerfile.splitlines() if not line.startswith("#"))
