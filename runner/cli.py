@@ -133,7 +133,7 @@ def _resolve_secret_files() -> None:
     try:
         resolved = settings_mod.read_secret_files(os.environ)
     except settings_mod.SettingsError as exc:
-        _fail(f"configuration: {exc}", 2)
+        _fail(f"configuration error: {exc}", 2)
     for var in settings_mod.SECRET_VARIABLES:
         if os.environ.pop(f"{var}_FILE", None) is not None:
             os.environ[var] = resolved[var]

@@ -166,5 +166,6 @@ def test_migrate_reads_its_database_url_and_password_from_files(empty_db_url: st
                                "PAYMENTS_DATABASE_URL": empty_db_url}, cwd=ROOT, timeout=120)
     assert both.returncode == 2
     assert both.stderr.strip().splitlines() == [
-        "configuration: PAYMENTS_DATABASE_URL and PAYMENTS_DATABASE_URL_FILE are both set; set only one"]
+        "configuration error: PAYMENTS_DATABASE_URL and PAYMENTS_DATABASE_URL_FILE are both set;"
+        " set only one"]
     assert empty_db_url not in both.stderr
