@@ -145,23 +145,32 @@ class Lease:
         return {"job": self.job, "holder": self.holder, "ttl": timedelta(seconds=self.ttl)}
 
     async def acquire(self) -> dict[str, Any]:
+        # taken or renewed on the server no earlier than this: it expires no
+        # earlier than ttl after it
+        self.asked = time.monotonic()
         async with self.pool.connection() as conn:
             return await db.fetch_one(conn, "acquire_lease", **self._params())
 
     async def keep(self, run: asyncio.Task) -> None:
         """Renew until cancelled. Another holder took it over, or it could not be
-        renewed before it would expire: stop the run (it records why)."""
+        renewed before it would expire: stop the run (it records why). A renewal
+        that hangs (a pool or pooler queue, a slow server) is given up at the
+        deadline, a margin before the lease can expire on the server."""
         interval = self.ttl / 3
-        valid_until = time.monotonic() + self.ttl
+        margin = min(1.0, self.ttl / 10)
+        valid_until = self.asked + self.ttl
         while True:
             await asyncio.sleep(interval)
             asked = time.monotonic()
             try:
-                async with self.pool.connection() as conn:
-                    renewed = (await db.fetch_one(conn, "renew_lease", **self._params()))["renewed"]
+                async with asyncio.timeout(max(0.0, valid_until - margin - asked)):
+                    async with self.pool.connection() as conn:
+                        renewed = (await db.fetch_one(conn, "renew_lease", **self._params()))["renewed"]
+            except TimeoutError:
+                self.lost = f"{self.job} lease could not be renewed before it expired; run stopped"
             except (psycopg.Error, PoolTimeout) as exc:
                 log.warning("%s lease %s: renewal failed: %s", self.job, self.holder, type(exc).__name__)
-                if time.monotonic() + interval < valid_until:
+                if time.monotonic() + interval < valid_until - margin:
                     continue
                 self.lost = f"{self.job} lease could not be renewed before it expired; run stopped"
             else:
@@ -174,10 +183,13 @@ class Lease:
             return
 
     async def release(self) -> None:
+        """Free the lease; bounded (a release that cannot get through leaves the
+        lease to expire), so a stuck release never holds the run's caller."""
         try:
-            async with self.pool.connection() as conn:
-                await db.fetch_one(conn, "release_lease", job=self.job, holder=self.holder)
-        except (psycopg.Error, PoolTimeout) as exc:
+            async with asyncio.timeout(max(1.0, min(self.ttl, 5.0))):
+                async with self.pool.connection() as conn:
+                    await db.fetch_one(conn, "release_lease", job=self.job, holder=self.holder)
+        except (psycopg.Error, PoolTimeout, TimeoutError) as exc:
             log.warning("%s lease %s not released (%s); it expires after %gs", self.job, self.holder,
                         type(exc).__name__, self.ttl)
 

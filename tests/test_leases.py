@@ -191,3 +191,37 @@ def test_a_run_whose_lease_is_taken_over_stops_cleanly(shop: Shop) -> None:
     run = shop.db.execute("SELECT finished_at IS NOT NULL, ok, error FROM payments.runs").fetchone()
     assert run[:2] == (True, False) and "taken over" in run[2], run
     assert [row[1] for row in _leases(shop.db)] == ["thief:1:deadbeef"], "the new holder keeps its lease"
+
+
+def test_a_run_whose_renewal_hangs_stops_before_its_lease_can_expire(shop: Shop, db_url: str) -> None:
+    """A renewal that hangs (here: another session holds the lease row) is given
+    up at the lease's deadline less a margin: the run is recorded as failed
+    before the server could hand the lease to anyone else."""
+    _pending_at_midtrans(shop, "HANG")
+    _slow_status_api(shop, 30)
+    settings = load({}, database_url=shop.url, server_key=SERVER_KEY, midtrans_api_base_url=shop.sim,
+                    sync_min_age=0.0, lease_ttl=3.0)
+
+    async def main() -> tuple[dict, datetime]:
+        pool = runner_db.make_pool(shop.url, max_size=4)
+        client = MidtransClient(shop.sim, SERVER_KEY, timeout=60, retries=0)
+        await pool.open(wait=True)
+        try:
+            run = asyncio.create_task(sync_once(settings, pool, client))
+            while not _leases(shop.db):
+                await asyncio.sleep(0.05)
+            ((_, _, expires_at),) = _leases(shop.db)
+            with psycopg.connect(db_url) as blocker:      # direct, one open transaction
+                blocker.execute("SELECT 1 FROM payments.leases FOR UPDATE")
+                result = await asyncio.wait_for(run, timeout=30)
+            return result, expires_at
+        finally:
+            await client.aclose()
+            await pool.close()
+
+    result, expires_at = asyncio.run(main())
+    assert result["skipped"] is False and result["ok"] is False, result
+    assert "could not be renewed" in result["error"], result
+    finished_at, ok, error = shop.db.execute("SELECT finished_at, ok, error FROM payments.runs").fetchone()
+    assert ok is False and "could not be renewed" in error
+    assert finished_at < expires_at, "the run stopped before its lease could expire on the server"
