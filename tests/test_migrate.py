@@ -169,3 +169,18 @@ def test_migrate_reads_its_database_url_and_password_from_files(empty_db_url: st
         "configuration error: PAYMENTS_DATABASE_URL and PAYMENTS_DATABASE_URL_FILE are both set;"
         " set only one"]
     assert empty_db_url not in both.stderr
+
+
+def test_migrate_again_recreates_no_function(empty_db_url: str) -> None:
+    """Re-applying the SQL API replaces bodies in place: no function is dropped and
+    created anew (a live call resolved to the old one would fail), so every OID stays."""
+    assert payments("migrate", "--database-url", empty_db_url).returncode == 0
+    query = ("SELECT p.oid::regprocedure::text, p.oid::bigint FROM pg_proc AS p"
+             " WHERE p.pronamespace IN ('payments'::regnamespace, 'payments_private'::regnamespace)"
+             " ORDER BY 1")
+    with psycopg.connect(empty_db_url) as conn:
+        before = conn.execute(query).fetchall()
+    again = payments("migrate", "--database-url", empty_db_url)
+    assert again.returncode == 0, again.stderr
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute(query).fetchall() == before

@@ -3,7 +3,13 @@
 -- alert_thresholds and whether it fires (observed > threshold; a schedule
 -- that never ran successfully fires too). `detail` breaks a figure down (open
 -- reviews by reason). Cheap: each figure reads a partial or time index.
-DROP FUNCTION IF EXISTS payments.alerts();
+DO $$
+BEGIN   -- dropped only when an older release left another result type
+    IF pg_get_function_result(to_regprocedure('payments.alerts()')) <> 'TABLE(name text, observed numeric, threshold numeric, "window" interval, firing boolean, description text, detail jsonb)' THEN
+        DROP FUNCTION payments.alerts();
+    END IF;
+END
+$$;
 CREATE OR REPLACE FUNCTION payments.alerts()
 RETURNS TABLE (name text, observed numeric, threshold numeric, "window" interval, firing boolean,
                description text, detail jsonb)

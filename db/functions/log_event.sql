@@ -115,7 +115,13 @@ COMMENT ON FUNCTION payments_private.write_log(bigint, text, text, text, text, t
 --   confirmation_unavailable 503      true
 --   confirmation_not_found   404      true
 --   confirmation_mismatch    400      true
-DROP FUNCTION IF EXISTS payments.log_rejection(text, text, jsonb, jsonb, text, text);
+DO $$
+BEGIN   -- dropped only when an older release left another result type
+    IF pg_get_function_result(to_regprocedure('payments.log_rejection(text, text, jsonb, jsonb, text, text)')) <> 'bigint' THEN
+        DROP FUNCTION payments.log_rejection(text, text, jsonb, jsonb, text, text);
+    END IF;
+END
+$$;
 CREATE OR REPLACE FUNCTION payments.log_rejection(
     event_type text,
     order_number text DEFAULT NULL,

@@ -23,7 +23,13 @@ COMMENT ON FUNCTION payments.order_timeline(text) IS 'Every webhook_logs entry o
 -- covers), its money, every open review and ticket counts, as one jsonb
 -- (PM001 if unknown). Bearer codes (the pickup code) are shown only to a
 -- member of payments_bearer_codes; everyone else sees whether there is one.
-DROP FUNCTION IF EXISTS payments.order_summary(text);
+DO $$
+BEGIN   -- dropped only when an older release left another result type
+    IF pg_get_function_result(to_regprocedure('payments.order_summary(text)')) <> 'jsonb' THEN
+        DROP FUNCTION payments.order_summary(text);
+    END IF;
+END
+$$;
 CREATE OR REPLACE FUNCTION payments.order_summary(order_number text)
 RETURNS jsonb
 LANGUAGE plpgsql

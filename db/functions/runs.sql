@@ -5,8 +5,20 @@
 -- checking the orders it found due leaves it failed, and the staleness alert
 -- keeps firing.
 
-DROP FUNCTION IF EXISTS payments.start_run(text, text);
-DROP FUNCTION IF EXISTS payments.finish_run(bigint, jsonb, text);
+DO $$
+BEGIN   -- dropped only when an older release left another result type
+    IF pg_get_function_result(to_regprocedure('payments.start_run(text, text)')) <> 'bigint' THEN
+        DROP FUNCTION payments.start_run(text, text);
+    END IF;
+END
+$$;
+DO $$
+BEGIN   -- dropped only when an older release left another result type
+    IF pg_get_function_result(to_regprocedure('payments.finish_run(bigint, jsonb, text)')) <> 'payments.runs' THEN
+        DROP FUNCTION payments.finish_run(bigint, jsonb, text);
+    END IF;
+END
+$$;
 
 -- payments.start_sync(min_age, recheck_after, max_rows, orders)
 -- Opens a sync run and returns it with the orders it must check: pending
@@ -183,7 +195,13 @@ COMMENT ON FUNCTION payments.finish_run(bigint, jsonb, text) IS
 -- payments.last_runs()
 -- The latest finished run of each kind and when the last ok one finished, for
 -- metrics and alerts (the runner role cannot read `runs` directly).
-DROP FUNCTION IF EXISTS payments.last_runs();
+DO $$
+BEGIN   -- dropped only when an older release left another result type
+    IF pg_get_function_result(to_regprocedure('payments.last_runs()')) <> 'TABLE(kind text, run_id bigint, finished_at timestamp with time zone, age_seconds double precision, totals jsonb, error text, last_ok_at timestamp with time zone)' THEN
+        DROP FUNCTION payments.last_runs();
+    END IF;
+END
+$$;
 CREATE OR REPLACE FUNCTION payments.last_runs()
 RETURNS TABLE (kind text, run_id bigint, finished_at timestamptz, age_seconds double precision,
                totals jsonb, error text, last_ok_at timestamptz)
