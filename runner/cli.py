@@ -48,8 +48,21 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(message, err=True)
+    click.echo(_without_secrets(message), err=True)
     sys.exit(code)
+
+
+def _without_secrets(message: str) -> str:
+    """The last line of a failed command never carries a database password: from
+    the environment or from any URL option of the command."""
+    urls = [os.environ.get("PAYMENTS_DATABASE_URL", "")]
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        urls += [str(v) for k, v in ctx.params.items() if k.endswith("url") and v]
+        ctx = ctx.parent
+    secrets = [s for url in urls for s in settings_mod.url_secrets(url)]
+    secrets += [v for v in (os.environ.get("PAYMENTS_DATABASE_PASSWORD"), os.environ.get("PGPASSWORD")) if v]
+    return settings_mod.redact_message(message, secrets)
 
 
 # which documented login each command is meant for, named when the database refuses one

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -77,9 +78,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class RedactFilter(logging.Filter):
+    """Every message, whoever logs it (psycopg's pool quotes a malformed
+    connection URL's token), leaves without the database password or the
+    server key of this process's environment."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__()
+        from runner.settings import url_secrets
+
+        env = dict(os.environ if env is None else env)
+        self.secrets = [s for s in url_secrets(env.get("PAYMENTS_DATABASE_URL", ""))]
+        self.secrets += [env[k] for k in ("PAYMENTS_DATABASE_PASSWORD", "PGPASSWORD", "MIDTRANS_SERVER_KEY")
+                         if env.get(k)]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from runner.settings import redact_message
+
+        message = record.getMessage()
+        redacted = redact_message(message, self.secrets)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def configure(fmt: str = "text", level: str = "INFO", stream: Any = None) -> None:
     """Route every logger (uvicorn's too) through one stderr handler in the chosen format."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RedactFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):

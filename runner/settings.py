@@ -20,6 +20,9 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from urllib.parse import quote, unquote, urlsplit
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 MIDTRANS_BASE_URLS = {
     "sandbox": "https://api.sandbox.midtrans.com",
     "production": "https://api.midtrans.com",
@@ -62,9 +65,17 @@ def parse_duration(text: str, name: str) -> float:
 
 
 def _check_database_url(url: str, name: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:   # e.g. "Invalid IPv6 URL"; the URL itself is not repeated
+        raise SettingsError(f"{name} is not a valid URL") from None
     if parts.scheme not in ("postgres", "postgresql"):
         raise SettingsError(f"{name} must be a postgresql:// URL")
+    try:   # what libpq would refuse at every connection attempt, refused once here
+        conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise SettingsError(f"{name} is not a valid connection URL (a password with %, @, / or : "
+                            "must be percent-encoded)") from None
     return url
 
 
@@ -126,8 +137,29 @@ class Settings:
         return timedelta(seconds=self.expiry_grace)
 
 
+def url_secrets(url: str) -> list[str]:
+    """The password of a database URL as written and decoded (to keep out of messages)."""
+    netloc = url.partition("//")[2].partition("/")[0].partition("?")[0]
+    userinfo = netloc.rpartition("@")[0] if "@" in netloc else ""
+    password = userinfo.partition(":")[2]
+    return [p for p in {password, unquote(password)} if p]
+
+
+def redact_message(message: str, secrets: list[str]) -> str:
+    """A message without the given secrets, nor libpq's quote of a malformed
+    percent-encoded token (which is usually part of a password)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 3:
+            message = message.replace(secret, "****")
+    message = re.sub(r"postgres(?:ql)?://[^\s\"']+", lambda m: redact_url(m.group(0)), message)
+    return re.sub(r'(invalid percent-encoded token: )"[^"]*"', r"\1[redacted]", message)
+
+
 def redact_url(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(malformed URL)"
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":****@")
         return parts._replace(netloc=netloc).geturl()
