@@ -256,6 +256,10 @@ def test_role_script_then_migrate_as_owner_then_serve_as_the_login(pg_server, tm
             flags = conn.execute("SELECT rolsuper, rolcreaterole, rolcanlogin FROM pg_roles"
                                  " WHERE rolname = %s", (owner,)).fetchone()
             assert flags == (False, False, True)
+            # the passwords were set from the files (psql reads them; never on a command line)
+            hashes = conn.execute("SELECT rolname, rolpassword FROM pg_authid WHERE rolname IN (%s, %s)",
+                                  (owner, app)).fetchall()
+            assert len(hashes) == 2 and all(h and h.startswith("SCRAM-SHA-256$") for _, h in hashes), hashes
             assert conn.execute("SELECT pg_has_role(%s, 'payments_runner', 'USAGE')", (app,)).fetchone()[0]
             assert conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
                                 (name,)).fetchone()[0] == owner

@@ -16,15 +16,19 @@
 # is idempotent: running the script again changes only the passwords.
 set -eu
 
-owner_password=$(cat "${PAYMENTS_OWNER_PASSWORD_FILE:?set PAYMENTS_OWNER_PASSWORD_FILE}")
-app_password=$(cat "${PAYMENTS_APP_PASSWORD_FILE:?set PAYMENTS_APP_PASSWORD_FILE}")
+# the passwords are read by psql itself (\set with a backquoted cat), so they
+# never appear on a command line (ps) or in this shell's variables
+test -r "${PAYMENTS_OWNER_PASSWORD_FILE:?set PAYMENTS_OWNER_PASSWORD_FILE}"
+test -r "${PAYMENTS_APP_PASSWORD_FILE:?set PAYMENTS_APP_PASSWORD_FILE}"
+export PAYMENTS_OWNER_PASSWORD_FILE PAYMENTS_APP_PASSWORD_FILE
 owner_role=${PAYMENTS_OWNER_ROLE:-payments_owner}
 app_role=${PAYMENTS_APP_ROLE:-payments_app}
 
 psql -v ON_ERROR_STOP=1 --no-psqlrc --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
-     -v owner_role="$owner_role" -v owner_password="$owner_password" \
-     -v app_role="$app_role" -v app_password="$app_password" \
+     -v owner_role="$owner_role" -v app_role="$app_role" \
      -v dbname="${POSTGRES_DB:-postgres}" <<'SQL'
+\set owner_password `cat "$PAYMENTS_OWNER_PASSWORD_FILE"`
+\set app_password `cat "$PAYMENTS_APP_PASSWORD_FILE"`
 SELECT format('CREATE ROLE %I NOLOGIN', r)
   FROM unnest(ARRAY['payments_runner', 'payments_readonly', 'payments_operator',
                     'payments_bearer_codes']) AS r
