@@ -342,19 +342,30 @@ class WebhookApp:
             self.metrics.database_up.set(0)
 
 
+MAX_JSON_DEPTH = 32   # Midtrans' bodies nest 3 deep; anything past this is refused as malformed
+
+
 def _check_text(value: Any) -> None:
-    """Raise ValueError / UnicodeError for strings PostgreSQL cannot store."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("NUL character")
-        value.encode("utf-8")  # lone surrogates raise UnicodeEncodeError
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key)
-            _check_text(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_text(item)
+    """Raise ValueError / UnicodeError for strings PostgreSQL cannot store, or for
+    nesting deeper than MAX_JSON_DEPTH. Iterative: a body json.loads accepted can
+    still be too deep for json.dumps further down the stack (a RecursionError
+    there would be a 500), so depth is bounded here, once."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("NUL character")
+            item.encode("utf-8")  # lone surrogates raise UnicodeEncodeError
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_JSON_DEPTH}")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    stack.append((key, depth))
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -600,6 +600,11 @@ def check_answer(response: httpx.Response, signature_valid: bool) -> None:
 # Bodies that made the endpoint answer 500 (an exception escaping the app). Hypothesis replays them first.
 NESTED_ARRAYS = b"[" * 30000 + b"]" * 30000
 NESTED_OBJECTS = b'{"a":' * 5000 + b"1" + b"}" * 5000
+# shallow enough for json.loads, too deep for json.dumps further down the stack (a 500 the
+# fuzz found once): every depth around Python's recursion limit, arrays and objects
+NESTED_NEAR_THE_LIMIT = [(opener * depth + b"1" + closer * depth)
+                         for depth in range(850, 1001, 10)
+                         for opener, closer in ((b"[", b"]"), (b'{"a":', b"}"))]
 LONE_SURROGATE = (b'{"order_id":"\\ud800","status_code":"200","gross_amount":"1",'
                   b'"signature_key":"x","transaction_status":"settlement"}')
 
@@ -631,6 +636,12 @@ def test_webhook_survives_fuzzed_notifications(hook: Hook, caplog, case: tuple[b
         response = hook.post(raw)
     check_answer(response, signature_valid)
     assert SERVER_KEY not in caplog.text
+
+
+def test_nesting_near_the_recursion_limit_is_refused_not_a_500(hook: Hook) -> None:
+    for raw in NESTED_NEAR_THE_LIMIT:
+        response = hook.post(raw)
+        assert response.status_code == 400, (len(raw), response.status_code, response.text)
 
 
 def test_after_the_fuzz_the_books_balance_and_no_secret_was_stored(hook: Hook) -> None:
