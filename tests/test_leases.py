@@ -225,3 +225,36 @@ def test_a_run_whose_renewal_hangs_stops_before_its_lease_can_expire(shop: Shop,
     finished_at, ok, error = shop.db.execute("SELECT finished_at, ok, error FROM payments.runs").fetchone()
     assert ok is False and "could not be renewed" in error
     assert finished_at < expires_at, "the run stopped before its lease could expire on the server"
+
+
+@pytest.mark.parametrize("job", ["reconcile", "prune"])
+def test_reconcile_and_prune_say_skipped_while_another_holds_their_lease(shop: Shop, job: str) -> None:
+    """The issue's first failure was two reconcilers at once: with the job's lease
+    held by another runner, `reconcile --once` / `prune` exit 3 and say who holds
+    it until when (text and JSON), change nothing, and work once it is free."""
+    shop.db.execute("INSERT INTO payments.leases (job, holder, acquired_at, renewed_at, expires_at)"
+                    " VALUES (%s, 'elsewhere:4242:cafebabe', now(), now(), now() + interval '1 hour')",
+                    (job,))
+    args = [job, "--once"] if job == "reconcile" else [job]
+    runs_before = shop.db.execute("SELECT count(*) FROM payments.runs").fetchone()[0]
+    for as_json in (False, True):
+        proc = _spawn(shop, *args, *(["--json"] if as_json else []))
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == SKIPPED, (out, err)
+        if as_json:
+            result = json.loads(out.strip().splitlines()[-1])
+            assert result["skipped"] is True and result["holder"] == "elsewhere:4242:cafebabe", result
+            until = datetime.fromisoformat(result["until"])
+            assert until > datetime.now(until.tzinfo), result
+        else:
+            assert out.strip().splitlines()[-1].startswith(
+                f"{job}: skipped, the {job} lease is held by elsewhere:4242:cafebabe until "), out
+    assert shop.db.execute("SELECT count(*) FROM payments.runs").fetchone()[0] == runs_before
+    assert [row[1] for row in _leases(shop.db)] == ["elsewhere:4242:cafebabe"], "not taken, not freed"
+
+    shop.db.execute("DELETE FROM payments.leases")
+    proc = _spawn(shop, *args, "--json")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err)
+    assert json.loads(out.strip().splitlines()[-1])["skipped"] is False
+    assert _leases(shop.db) == [], "released at the end"
