@@ -91,17 +91,19 @@ def _has_pg_cron(conn: psycopg.Connection) -> bool:
                         ).fetchone()[0]
 
 
-def _cron_database_name(conn: psycopg.Connection) -> tuple[bool, str | None]:
-    """(pg_cron loaded, cron.database_name or None when this login may not read it).
+def _cron_database_name(conn: psycopg.Connection) -> tuple[bool | None, str | None]:
+    """(pg_cron loaded, cron.database_name), both None when this login may not read it.
 
-    cron.database_name is a superuser-only setting (superusers and members of
-    pg_read_all_settings may read it); for anyone else reading it raises 42501,
-    which still tells that pg_cron is loaded. Unset: pg_cron is not loaded."""
-    try:
-        with conn.transaction():
-            row = conn.execute("SELECT current_setting('cron.database_name', true)").fetchone()
-    except psycopg.errors.InsufficientPrivilege:
-        return True, None
+    cron.database_name is a superuser-only setting: it is read only by a login
+    that may (a superuser, a member of pg_read_all_settings); anyone else never
+    asks, and pg_cron's database is found by connecting to it. Unset: pg_cron is
+    not loaded."""
+    may_read = conn.execute(
+        "SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')"
+        "  FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()[0]
+    if not may_read:
+        return None, None
+    row = conn.execute("SELECT current_setting('cron.database_name', true)").fetchone()
     return bool(row and row[0]), (row[0] if row and row[0] else None)
 
 
@@ -110,13 +112,13 @@ def _cron_conn(database_url: str, cron_database_url: str | None) -> tuple[psycop
 
     pg_cron's database is, in order: --cron-database-url; the payments database
     itself when pg_cron is installed there (Supabase: both are `postgres`);
-    cron.database_name when this login may read it (a superuser-only setting);
-    else pg_cron's default, `postgres`."""
+    cron.database_name when this login may read it (a superuser-only setting,
+    never asked by anyone else); else pg_cron's default, `postgres`."""
     with _connect(database_url, autocommit=True) as conn:
         target_db, user = conn.execute("SELECT current_database(), current_user").fetchone()
         here = _has_pg_cron(conn)
         loaded, configured = _cron_database_name(conn)
-    if not loaded and not here:
+    if loaded is False and not here:
         raise CronError("pg_cron is not loaded on this server (shared_preload_libraries = 'pg_cron', "
                         "then restart; on Supabase enable the pg_cron extension)")
     if cron_database_url is None:
