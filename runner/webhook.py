@@ -129,6 +129,10 @@ class WebhookApp:
         token = _NOTES.set(notes)
         try:
             status, body, outcome = await self._notification(scope, receive)
+        except Exception as exc:  # a bug: still one line, counted, and an answer Midtrans retries
+            notes["reason"] = f"internal error: {type(exc).__name__}"
+            log.debug("notification handler failed", exc_info=True)
+            status, body, outcome = 500, {"error": "internal error; retry"}, "internal_error"
         finally:
             _NOTES.reset(token)
         self.metrics.requests.labels(outcome).inc()

@@ -226,3 +226,24 @@ def test_rejected_bodies_are_stored_without_their_signature(shop, webhook) -> No
     assert forged["signature_key"] not in stored
     assert notification("TKT-1")["signature_key"] not in stored
     assert "[scrubbed]" in stored, "the malformed body's prefix keeps its shape, not its signature"
+
+
+def test_a_bug_in_the_handler_is_one_logged_500_and_counted(db_url, caplog, monkeypatch) -> None:
+    """An exception nothing expected still ends as one notification line (outcome
+    internal_error, http_status 500), a counted outcome and a 500 Midtrans retries."""
+    settings = load({}, database_url=db_url, server_key=SERVER_KEY, confirm_with_status_api=False)
+    app = WebhookApp(settings, runner_db.make_pool(db_url, max_size=2), manage_pool=True)
+
+    async def broken(scope, receive):
+        raise KeyError("unexpected")
+
+    monkeypatch.setattr(app, "_notification", broken)
+    with caplog.at_level(logging.INFO, logger="payments.webhook"), asgi_server(app) as base:
+        response = post(base, notification("T-1"))
+        metrics = httpx.get(base + "/metrics").text
+    assert response.status_code == 500 and response.json() == {"error": "internal error; retry"}
+    lines = [r for r in caplog.records
+             if r.name == "payments.webhook" and r.getMessage().startswith("notification")]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert (lines[0].outcome, lines[0].http_status) == ("internal_error", 500)
+    assert 'payments_webhook_requests_total{outcome="internal_error"} 1.0' in metrics
