@@ -18,7 +18,7 @@ MALFORMED = {
     "ipv6": f"postgresql://shop:{PASSWORD}@[127.0.0.1/shop",
 }
 COMMANDS = [["migrate"], ["runs"], ["audit"], ["alerts"], ["order", "X-1"], ["sync", "--once"],
-            ["reconcile", "--once"], ["prune"], ["schedule-cron", "--list"]]
+            ["reconcile", "--once"], ["prune"], ["schedule-cron", "--list"], ["serve"], ["demo"]]
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
