@@ -1,4 +1,7 @@
-"""Concurrency proofs against a real PostgreSQL, many connections at once."""
+"""Concurrency proofs against a real PostgreSQL, many connections at once, each
+scenario twice: straight to the server, and through PgBouncer in transaction
+mode (where the shop's connections really are on Supabase), with the runner's
+connection options (no prepared statements)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,15 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from runner import db as runner_db
+
 SOURCES = ["webhook", "sync", "reconcile", "cron", "manual"]
+
+
+@pytest.fixture(params=["direct", "pooled"])
+def race_url(request, db_url: str) -> str:
+    """The test database, straight or through the transaction pooler."""
+    return db_url if request.param == "direct" else request.getfixturevalue("pooled_db_url")
 
 
 def _future() -> datetime:
@@ -23,7 +34,7 @@ def _invariants(db: psycopg.Connection) -> list:
     return db.execute("SELECT * FROM payments.check_invariants()").fetchall()
 
 
-def test_fifty_simultaneous_settlements_issue_tickets_once(db, db_url) -> None:
+def test_fifty_simultaneous_settlements_issue_tickets_once(db, race_url) -> None:
     db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('A', 10), ('B', 10)")
     db.execute(
         "SELECT payments.create_ticket_order('RACE-1', %s, %s, 250000)",
@@ -31,7 +42,7 @@ def test_fifty_simultaneous_settlements_issue_tickets_once(db, db_url) -> None:
     )
     callers = 50
     barrier = threading.Barrier(callers)
-    conns = [psycopg.connect(db_url, autocommit=True) for _ in range(callers)]
+    conns = [runner_db.connect(race_url, autocommit=True) for _ in range(callers)]
 
     def settle(i: int) -> tuple[str, str]:
         source = SOURCES[i % len(SOURCES)]
@@ -71,7 +82,7 @@ def test_fifty_simultaneous_settlements_issue_tickets_once(db, db_url) -> None:
     assert _invariants(db) == []
 
 
-def test_three_hundred_buyers_for_one_hundred_seats(db, db_url) -> None:
+def test_three_hundred_buyers_for_one_hundred_seats(db, race_url) -> None:
     db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('HALL', 100)")
     buyers, connections = 300, 32
     local = threading.local()
@@ -81,7 +92,7 @@ def test_three_hundred_buyers_for_one_hundred_seats(db, db_url) -> None:
 
     def connection() -> psycopg.Connection:
         if not hasattr(local, "conn"):
-            local.conn = psycopg.connect(db_url, autocommit=True)
+            local.conn = runner_db.connect(race_url, autocommit=True)
             with lock:
                 opened.append(local.conn)
             start.wait()  # all 32 connections open before anyone buys
@@ -111,7 +122,7 @@ def test_three_hundred_buyers_for_one_hundred_seats(db, db_url) -> None:
     assert _invariants(db) == []
 
 
-def test_multi_slot_orders_in_any_item_order_never_deadlock(db, db_url) -> None:
+def test_multi_slot_orders_in_any_item_order_never_deadlock(db, race_url) -> None:
     """Items listed in random order still lock slots in id order: no 40P01."""
     codes = [f"S{i}" for i in range(6)]
     for code in codes:
@@ -128,7 +139,7 @@ def test_multi_slot_orders_in_any_item_order_never_deadlock(db, db_url) -> None:
 
     def place(order: tuple[str, list]) -> str:
         if not hasattr(local, "conn"):
-            local.conn = psycopg.connect(db_url, autocommit=True)
+            local.conn = runner_db.connect(race_url, autocommit=True)
             with lock:
                 opened.append(local.conn)
         try:
@@ -155,7 +166,7 @@ def test_multi_slot_orders_in_any_item_order_never_deadlock(db, db_url) -> None:
 
 
 @pytest.mark.parametrize("round_", range(20))
-def test_late_settlement_racing_expire_order_never_both(db, db_url, round_) -> None:
+def test_late_settlement_racing_expire_order_never_both(db, race_url, round_) -> None:
     """A pending order past its expiry, with a live attempt in the ledger. A
     late settlement webhook of that attempt races payments.expire_order(...,
     even_if_live => true) (what reconciliation does when Midtrans has nothing
@@ -174,14 +185,14 @@ def test_late_settlement_racing_expire_order_never_both(db, db_url, round_) -> N
     results: dict[str, dict] = {}
 
     def webhook() -> None:
-        with psycopg.connect(db_url, autocommit=True) as conn:
+        with runner_db.connect(race_url, autocommit=True) as conn:
             barrier.wait()
             results["webhook"] = conn.execute(
                 "SELECT payments.apply_gateway_status('LATE-1', 'settlement', NULL, '100000.00',"
                 " 'tx-late', '200', 'webhook', '{}')").fetchone()[0]
 
     def expire() -> None:
-        with psycopg.connect(db_url, autocommit=True) as conn:
+        with runner_db.connect(race_url, autocommit=True) as conn:
             barrier.wait()
             results["expire"] = conn.execute(
                 "SELECT payments.expire_order('LATE-1', source => 'reconcile',"
@@ -211,7 +222,7 @@ def test_late_settlement_racing_expire_order_never_both(db, db_url, round_) -> N
 
 
 @pytest.mark.parametrize("round_", range(10))
-def test_deny_racing_a_settlement_of_another_attempt_never_releases(db, db_url, round_) -> None:
+def test_deny_racing_a_settlement_of_another_attempt_never_releases(db, race_url, round_) -> None:
     """A deny no longer releases a pending order: the payment window stays
     open. The deny of a first attempt and the settlement of a second one
     race: in either order the settlement is an ordinary payment (never a late
@@ -225,7 +236,7 @@ def test_deny_racing_a_settlement_of_another_attempt_never_releases(db, db_url, 
     results: dict[str, dict] = {}
 
     def deliver(name: str, status: str, tx: str, code: str) -> None:
-        with psycopg.connect(db_url, autocommit=True) as conn:
+        with runner_db.connect(race_url, autocommit=True) as conn:
             barrier.wait()
             results[name] = conn.execute(
                 "SELECT payments.apply_gateway_status('DENY-1', %s, NULL, '100000.00', %s, %s, 'webhook',"
@@ -255,7 +266,7 @@ def _reconcile(conn: psycopg.Connection, batch_size: int, source: str = "reconci
                         (batch_size, source)).fetchone()[0]
 
 
-def test_concurrent_reconcile_local_calls_repair_each_order_once(db, db_url) -> None:
+def test_concurrent_reconcile_local_calls_repair_each_order_once(db, race_url) -> None:
     """reconcile_local itself (no runner lock): candidates are taken FOR UPDATE
     SKIP LOCKED, so parallel callers split the work and never repair twice. The
     repairs: paid orders (their payment is in the ledger) missing their
@@ -279,7 +290,7 @@ def test_concurrent_reconcile_local_calls_repair_each_order_once(db, db_url) -> 
     barrier = threading.Barrier(callers)
 
     def run(_: int) -> int:
-        with psycopg.connect(db_url, autocommit=True) as conn:
+        with runner_db.connect(race_url, autocommit=True) as conn:
             barrier.wait()
             total = 0
             while True:
