@@ -55,13 +55,13 @@ def _fail(message: str, code: int = 1) -> None:
 def _without_secrets(message: str) -> str:
     """The last line of a failed command never carries a database password: from
     the environment or from any URL option of the command."""
-    urls = [os.environ.get("PAYMENTS_DATABASE_URL", "")]
+    secrets = settings_mod.environment_secrets(os.environ)
     ctx = click.get_current_context(silent=True)
     while ctx is not None:
-        urls += [str(v) for k, v in ctx.params.items() if k.endswith("url") and v]
+        for key, value in ctx.params.items():
+            if key.endswith("url") and value:
+                secrets += settings_mod.url_secrets(str(value))
         ctx = ctx.parent
-    secrets = [s for url in urls for s in settings_mod.url_secrets(url)]
-    secrets += [v for v in (os.environ.get("PAYMENTS_DATABASE_PASSWORD"), os.environ.get("PGPASSWORD")) if v]
     return settings_mod.redact_message(message, secrets)
 
 

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import psycopg.sql
 
+from runner import db
+
 JOB_PREFIX = "payments-reconcile-local"
 PRUNE_PREFIX = "payments-prune-logs"
 PRUNE_SCHEDULE = "17 * * * *"   # hourly, off the full hour
@@ -81,10 +83,6 @@ class CronError(RuntimeError):
     """pg_cron is missing, not granted or not reachable; one line saying what to do."""
 
 
-def _connect(url: str, **kw) -> psycopg.Connection:
-    # no server-side prepared statements: safe behind a transaction pooler
-    return psycopg.connect(url, prepare_threshold=None, **kw)
-
 
 def _has_pg_cron(conn: psycopg.Connection) -> bool:
     return conn.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')"
@@ -114,7 +112,7 @@ def _cron_conn(database_url: str, cron_database_url: str | None) -> tuple[psycop
     itself when pg_cron is installed there (Supabase: both are `postgres`);
     cron.database_name when this login may read it (a superuser-only setting,
     never asked by anyone else); else pg_cron's default, `postgres`."""
-    with _connect(database_url, autocommit=True) as conn:
+    with db.connect(database_url, autocommit=True) as conn:
         target_db, user = conn.execute("SELECT current_database(), current_user").fetchone()
         here = _has_pg_cron(conn)
         loaded, configured = _cron_database_name(conn)
@@ -125,7 +123,7 @@ def _cron_conn(database_url: str, cron_database_url: str | None) -> tuple[psycop
         cron_db = target_db if here else (configured or "postgres")
         cron_database_url = database_url if here else _with_db(database_url, cron_db)
     try:
-        conn = _connect(cron_database_url, autocommit=True)
+        conn = db.connect(cron_database_url, autocommit=True)
     except psycopg.OperationalError as exc:
         first = (str(exc).strip().splitlines() or ["connection failed"])[0]
         raise CronError(f"cannot connect to pg_cron's database ({first}); pass --cron-database-url "

@@ -85,12 +85,9 @@ class RedactFilter(logging.Filter):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__()
-        from runner.settings import url_secrets
+        from runner.settings import environment_secrets
 
-        env = dict(os.environ if env is None else env)
-        self.secrets = [s for s in url_secrets(env.get("PAYMENTS_DATABASE_URL", ""))]
-        self.secrets += [env[k] for k in ("PAYMENTS_DATABASE_PASSWORD", "PGPASSWORD", "MIDTRANS_SERVER_KEY")
-                         if env.get(k)]
+        self.secrets = environment_secrets(os.environ if env is None else env)
 
     def filter(self, record: logging.LogRecord) -> bool:
         from runner.settings import redact_message

@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 from yoyo import get_backend, read_migrations
 
+from runner import db
 from runner.paths import db_dir
 
 # pg_advisory_xact_lock key for "functions are being (re)applied"
@@ -42,10 +43,6 @@ ROLES = ("payments_runner", "payments_readonly", "payments_operator", "payments_
 class PrivilegeError(RuntimeError):
     """The login may not do what migrate needs; the message names the statements to run."""
 
-
-def _connect(database_url: str, **kw) -> psycopg.Connection:
-    # no server-side prepared statements: safe behind a transaction pooler
-    return psycopg.connect(database_url, prepare_threshold=None, **kw)
 
 
 def required_statements(conn: psycopg.Connection) -> list[str]:
@@ -101,7 +98,7 @@ def required_statements(conn: psycopg.Connection) -> list[str]:
 def precheck(database_url: str) -> None:
     """Raises PrivilegeError (one line naming the statements) when migrate would fail
     for want of a privilege."""
-    with _connect(database_url, autocommit=True) as conn:
+    with db.connect(database_url, autocommit=True) as conn:
         user, createrole, schema_owner = conn.execute(
             "SELECT r.rolname, r.rolcreaterole,"
             " (SELECT n.nspowner::regrole::text FROM pg_catalog.pg_namespace AS n"
@@ -187,6 +184,6 @@ def migrate(database_url: str, rollback: bool = False) -> MigrateResult:
             result.applied = [m.id for m in pending]
     finally:
         backend.connection.close()
-    with _connect(database_url, autocommit=True) as conn:
+    with db.connect(database_url, autocommit=True) as conn:
         result.function_files, result.functions_changed = apply_functions(conn)
     return result

@@ -145,6 +145,14 @@ def url_secrets(url: str) -> list[str]:
     return [p for p in {password, unquote(password)} if p]
 
 
+def environment_secrets(env: Mapping[str, str]) -> list[str]:
+    """What no message may carry: the database URL's password (as written and
+    decoded), the database password, libpq's PGPASSWORD and the server key."""
+    secrets = url_secrets(env.get("PAYMENTS_DATABASE_URL", ""))
+    return secrets + [env[k] for k in ("PAYMENTS_DATABASE_PASSWORD", "PGPASSWORD", "MIDTRANS_SERVER_KEY")
+                      if env.get(k)]
+
+
 def redact_message(message: str, secrets: list[str]) -> str:
     """A message without the given secrets, nor libpq's quote of a malformed
     percent-encoded token (which is usually part of a password)."""

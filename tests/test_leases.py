@@ -9,6 +9,7 @@ Everything here goes through PgBouncer in transaction mode.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import psycopg
@@ -159,16 +160,18 @@ def test_a_sigkilled_holder_is_taken_over_after_its_ttl_and_not_before(shop: Sho
     assert _leases(shop.db) == [], "and nothing stays held"
 
 
-def test_a_run_whose_lease_is_taken_over_stops_cleanly(shop: Shop) -> None:
-    """Another holder took the lease (say this run stalled past its TTL): the next
-    renewal fails, the run stops at once, is recorded as failed with why, and
-    the new holder's lease is left alone."""
-    _pending_at_midtrans(shop, "LOST")
+def _sync_while(shop: Shop, ttl: float, interfere: Callable[[], contextlib.AbstractContextManager]
+                ) -> tuple[dict, float, datetime]:
+    """Run a sync (one order, a Status API slower than the test) under a lease of
+    `ttl`; once the lease is taken, enter `interfere()` and wait for the run to end.
+    Returns the result, seconds from the interference to the end, and the lease's
+    first expires_at."""
+    _pending_at_midtrans(shop, "LEASE")
     _slow_status_api(shop, 30)
     settings = load({}, database_url=shop.url, server_key=SERVER_KEY, midtrans_api_base_url=shop.sim,
-                    sync_min_age=0.0, lease_ttl=1.5)
+                    sync_min_age=0.0, lease_ttl=ttl)
 
-    async def main() -> tuple[dict, float]:
+    async def main() -> tuple[dict, float, datetime]:
         pool = runner_db.make_pool(shop.url, max_size=4)
         client = MidtransClient(shop.sim, SERVER_KEY, timeout=60, retries=0)
         await pool.open(wait=True)
@@ -176,15 +179,28 @@ def test_a_run_whose_lease_is_taken_over_stops_cleanly(shop: Shop) -> None:
             run = asyncio.create_task(sync_once(settings, pool, client))
             while not _leases(shop.db):
                 await asyncio.sleep(0.05)
-            shop.db.execute("UPDATE payments.leases SET holder = 'thief:1:deadbeef'")
-            stolen = time.monotonic()
-            result = await asyncio.wait_for(run, timeout=20)
-            return result, time.monotonic() - stolen
+            ((_, _, expires_at),) = _leases(shop.db)
+            with interfere():
+                started = time.monotonic()
+                result = await asyncio.wait_for(run, timeout=30)
+            return result, time.monotonic() - started, expires_at
         finally:
             await client.aclose()
             await pool.close()
 
-    result, took = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_a_run_whose_lease_is_taken_over_stops_cleanly(shop: Shop) -> None:
+    """Another holder took the lease (say this run stalled past its TTL): the next
+    renewal fails, the run stops at once, is recorded as failed with why, and
+    the new holder's lease is left alone."""
+    @contextlib.contextmanager
+    def steal() -> Iterator[None]:
+        shop.db.execute("UPDATE payments.leases SET holder = 'thief:1:deadbeef'")
+        yield
+
+    result, took, _ = _sync_while(shop, 1.5, steal)
     assert result["skipped"] is False and result["ok"] is False, result
     assert "taken over" in result["error"]
     assert took < 5, "stopped at the next renewal, not after Midtrans answered"
@@ -197,29 +213,13 @@ def test_a_run_whose_renewal_hangs_stops_before_its_lease_can_expire(shop: Shop,
     """A renewal that hangs (here: another session holds the lease row) is given
     up at the lease's deadline less a margin: the run is recorded as failed
     before the server could hand the lease to anyone else."""
-    _pending_at_midtrans(shop, "HANG")
-    _slow_status_api(shop, 30)
-    settings = load({}, database_url=shop.url, server_key=SERVER_KEY, midtrans_api_base_url=shop.sim,
-                    sync_min_age=0.0, lease_ttl=3.0)
+    @contextlib.contextmanager
+    def lock_the_lease_row() -> Iterator[None]:
+        with psycopg.connect(db_url) as blocker:      # direct, one open transaction
+            blocker.execute("SELECT 1 FROM payments.leases FOR UPDATE")
+            yield
 
-    async def main() -> tuple[dict, datetime]:
-        pool = runner_db.make_pool(shop.url, max_size=4)
-        client = MidtransClient(shop.sim, SERVER_KEY, timeout=60, retries=0)
-        await pool.open(wait=True)
-        try:
-            run = asyncio.create_task(sync_once(settings, pool, client))
-            while not _leases(shop.db):
-                await asyncio.sleep(0.05)
-            ((_, _, expires_at),) = _leases(shop.db)
-            with psycopg.connect(db_url) as blocker:      # direct, one open transaction
-                blocker.execute("SELECT 1 FROM payments.leases FOR UPDATE")
-                result = await asyncio.wait_for(run, timeout=30)
-            return result, expires_at
-        finally:
-            await client.aclose()
-            await pool.close()
-
-    result, expires_at = asyncio.run(main())
+    result, _, expires_at = _sync_while(shop, 3.0, lock_the_lease_row)
     assert result["skipped"] is False and result["ok"] is False, result
     assert "could not be renewed" in result["error"], result
     finished_at, ok, error = shop.db.execute("SELECT finished_at, ok, error FROM payments.runs").fetchone()

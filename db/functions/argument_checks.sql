@@ -5,13 +5,9 @@ DROP FUNCTION IF EXISTS payments.require_source(text);
 DROP FUNCTION IF EXISTS payments.require_row_limit(integer, text);
 -- require_source returns the source, so a hot path checks it in an assignment
 -- (a simple expression) rather than a PERFORM (a whole executor run).
--- (a database from before returned void: dropped once, so a re-applied file
--- never drops a function live calls are using)
 DO $$
-BEGIN
-    IF to_regprocedure('payments_private.require_source(text)') IS NOT NULL
-       AND (SELECT prorettype FROM pg_proc WHERE oid = to_regprocedure('payments_private.require_source(text)'))
-           = 'void'::regtype THEN
+BEGIN   -- dropped only when an older release left another result type
+    IF pg_get_function_result(to_regprocedure('payments_private.require_source(text)')) <> 'text' THEN
         DROP FUNCTION payments_private.require_source(text);
     END IF;
 END

@@ -17,13 +17,9 @@
 -- payments_private.lock_slots(order_id) / lock_variants(order_id)
 -- lock_slots returns how many slots it locked, so the settlement path calls
 -- it in an assignment (a simple expression) rather than a PERFORM.
--- (a database from before returned void: dropped once, so a re-applied file
--- never drops a function live calls are using)
 DO $$
-BEGIN
-    IF to_regprocedure('payments_private.lock_slots(bigint)') IS NOT NULL
-       AND (SELECT prorettype FROM pg_proc WHERE oid = to_regprocedure('payments_private.lock_slots(bigint)'))
-           = 'void'::regtype THEN
+BEGIN   -- dropped only when an older release left another result type
+    IF pg_get_function_result(to_regprocedure('payments_private.lock_slots(bigint)')) <> 'integer' THEN
         DROP FUNCTION payments_private.lock_slots(bigint);
     END IF;
 END
