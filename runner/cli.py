@@ -631,7 +631,12 @@ def checkout(order: str, database_url: str | None, as_json: bool) -> None:
         payload = json.loads(text)
     except ValueError:
         _fail("payments checkout: the order is not JSON (bad_request)")
-    _configure_logging()
+    from runner import logs
+
+    try:   # errors only: the command's answer is its one line (retries are not news here)
+        logs.configure(settings_mod.log_settings()[0], "ERROR")
+    except SettingsError as exc:
+        _fail(f"configuration error: {exc}", 2)
     try:
         result = jsonable(run_checkout(settings, payload))
     except CheckoutError as exc:
