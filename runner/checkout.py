@@ -134,7 +134,7 @@ def parse_order(payload: Any) -> dict[str, Any]:
 
 
 def _amount(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return None
     try:
         amount = Decimal(str(value))
@@ -218,13 +218,12 @@ async def checkout(settings: Settings, pool: AsyncConnectionPool, client: Midtra
                    wait: float | None = None) -> dict[str, Any]:
     """Create the order and its Snap transaction (or return the stored one).
 
-    ``order`` is what :func:`parse_order` returns (it is called here when
-    given raw input). Returns order_number, kind, status, token, redirect_url,
+    ``order`` is the raw input or what :func:`parse_order` returns (checked
+    here either way). Returns order_number, kind, status, token, redirect_url,
     expires_at, snap_expiry, snap_expires_at, created (this call created the
     order), replayed (the token was stored by an earlier call). Raises
     :class:`CheckoutError`."""
-    if "hold" not in order or not isinstance(order.get("gross_amount"), Decimal):
-        order = parse_order(order)
+    order = parse_order(order)   # idempotent: an order parse_order returned passes unchanged
     holder = holder or new_holder()
     ttl = claim_ttl(settings)
     deadline = time.monotonic() + (ttl if wait is None else wait)
