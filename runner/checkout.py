@@ -312,9 +312,9 @@ def authorized(scope: dict, token: str) -> bool:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             header = value
-    scheme, _, given = header.decode("latin-1").strip().partition(" ")
-    return (scheme.lower() == "bearer" and bool(token)
-            and hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode("utf-8")))
+    scheme, _, given = header.strip().partition(b" ")
+    return (scheme.lower() == b"bearer" and bool(token)
+            and hmac.compare_digest(given.strip(), token.encode("utf-8")))
 
 
 def log_refusal(status: int, outcome: str) -> None:

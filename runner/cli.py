@@ -201,7 +201,8 @@ def serve(database_url: str | None, host: str | None, port: int | None, sync_int
     """Run the webhook receiver and the sync / reconcile schedules.
 
     Endpoints: POST /midtrans/notification (point Midtrans' notification URL
-    here, behind TLS), GET /healthz, GET /metrics. Several `serve` processes
+    here, behind TLS), GET /healthz, GET /metrics, and POST /checkout when
+    PAYMENTS_SHOP_API_TOKEN is set (for the shop's backend only, never public). Several `serve` processes
     may share one database: each scheduled run is taken by one of them.
     SIGTERM finishes in-flight requests and runs, then exits 0."""
     from runner.serve import serve as serve_forever

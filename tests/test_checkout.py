@@ -355,3 +355,43 @@ def test_the_shop_token_is_a_secret_setting(tmp_path: Path) -> None:
     assert load({"MIDTRANS_API_BASE_URL": "http://127.0.0.1:8900",
                  "MIDTRANS_SNAP_BASE_URL": "http://127.0.0.1:8901/"}).midtrans_snap_base_url == \
         "http://127.0.0.1:8901"
+
+
+# ---------------------------------------------------------------- through a transaction pooler
+
+def test_checkouts_through_pgbouncer_in_transaction_mode(shop: psycopg.Connection, pooled_db_url: str,
+                                                         sim: str) -> None:
+    """The Python function over a pool behind PgBouncer (pool_mode=transaction): 6 orders,
+    each asked for 3 times at once (18 checkouts, more than psycopg's prepare threshold per
+    connection), no error, one order and one Snap request per number, retries replayed."""
+    import asyncio
+
+    from runner import db as runner_db
+    from runner.checkout import checkout
+    from runner.midtrans import MidtransClient
+
+    shop.execute("UPDATE payments.ticket_slots SET capacity = 100")
+    settings = load({"PAYMENTS_DATABASE_URL": pooled_db_url, "MIDTRANS_SERVER_KEY": SERVER_KEY,
+                     "MIDTRANS_API_BASE_URL": sim})
+
+    async def go() -> list[dict[str, Any]]:
+        pool = runner_db.make_pool(pooled_db_url, max_size=4)
+        client = MidtransClient(settings.midtrans_api_base_url, SERVER_KEY, timeout=10, retries=1)
+        try:
+            await pool.open(wait=True, timeout=15)
+            return await asyncio.gather(*(checkout(settings, pool, client, order(f"CK-PB{n}", quantity=1))
+                                          for n in range(6) for _ in range(3)))
+        finally:
+            await client.aclose()
+            await pool.close()
+
+    results = asyncio.run(go())
+    assert len(results) == 18
+    tokens: dict[str, set[str]] = {}
+    for r in results:
+        tokens.setdefault(r["order_number"], set()).add(r["token"])
+    assert all(len(t) == 1 for t in tokens.values()) and len(tokens) == 6
+    assert sum(r["created"] for r in results) == 6
+    assert shop.execute("SELECT count(*) FROM payments.orders").fetchone()[0] == 6
+    assert reserved(shop) == 6
+    assert [sim_order(sim, f"CK-PB{n}")["snap_requests"] for n in range(6)] == [1] * 6
