@@ -42,7 +42,10 @@ GRANT EXECUTE ON FUNCTION
     payments.alerts(),
     payments.acquire_lease(text, text, interval),
     payments.renew_lease(text, text, interval),
-    payments.release_lease(text, text)
+    payments.release_lease(text, text),
+    payments.begin_checkout(text, text, jsonb, interval, numeric, text, text, interval),
+    payments.finish_checkout(text, text, text, text),
+    payments.abandon_checkout(text, text, text)
 TO payments_runner;
 GRANT EXECUTE ON PROCEDURE payments.reconcile_local(integer, text, bigint, jsonb) TO payments_runner;
 
@@ -86,7 +89,8 @@ GRANT UPDATE (value) ON payments.settings TO payments_operator;
 GRANT UPDATE (threshold, "window") ON payments.alert_thresholds TO payments_operator;
 
 -- readers see every table and view, bearer codes excepted (column privileges,
--- built from the catalog so a new column is readable by default)
+-- built from the catalog so a new column is readable by default); a checkout's
+-- Snap token and redirect URL open the customer's payment page: not for readers
 DO $$
 DECLARE
     r record;
@@ -97,7 +101,8 @@ BEGIN
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
          WHERE n.nspname = 'payments' AND c.relkind IN ('r', 'v', 'p')
-           AND (c.relname, a.attname) NOT IN (('tickets', 'code'), ('orders', 'pickup_code'))
+           AND (c.relname, a.attname) NOT IN (('tickets', 'code'), ('orders', 'pickup_code'),
+                                            ('checkouts', 'snap_token'), ('checkouts', 'redirect_url'))
          GROUP BY c.relname
     LOOP
         EXECUTE format('GRANT SELECT (%s) ON payments.%I TO payments_readonly', r.cols, r.relname);

@@ -78,6 +78,7 @@ _MEANT_FOR = {
     "audit": "a login in payments_readonly (or payments_operator)",
     "order": "a login in payments_readonly (or payments_operator)",
     "demo": "the owner of a scratch database (the demo migrates it and wipes its payments tables)",
+    "checkout": "a login in payments_runner",
 }
 
 
@@ -200,7 +201,8 @@ def serve(database_url: str | None, host: str | None, port: int | None, sync_int
     """Run the webhook receiver and the sync / reconcile schedules.
 
     Endpoints: POST /midtrans/notification (point Midtrans' notification URL
-    here, behind TLS), GET /healthz, GET /metrics. Several `serve` processes
+    here, behind TLS), GET /healthz, GET /metrics, and POST /checkout when
+    PAYMENTS_SHOP_API_TOKEN is set (for the shop's backend only, never public). Several `serve` processes
     may share one database: each scheduled run is taken by one of them.
     SIGTERM finishes in-flight requests and runs, then exits 0."""
     from runner.serve import serve as serve_forever
@@ -593,6 +595,61 @@ def simulator(host: str, port: int, notify_url: str | None, retry_scale: float) 
     _configure_logging()
     run(host=host, port=port, server_key=settings.require_server_key(), notify_url=notify_url,
         retry_scale=retry_scale)
+
+
+# -- checkout -------------------------------------------------------------------------
+
+@main.command()
+@click.argument("order")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def checkout(order: str, database_url: str | None, as_json: bool) -> None:
+    """Create an order and its Snap transaction; print the Snap token and redirect URL.
+
+    ORDER is the order as JSON, @FILE to read it from a file, or - for stdin:
+    {"order_number": "TKT-1001", "kind": "ticket", "items": [{"slot":
+    "CONCERT-SAT-19", "quantity": 2, "unit_price": 75000}], "gross_amount":
+    150000, "customer_details": {...}, "hold": "15m"}. Midtrans' payment window
+    (Snap `expiry`) ends no later than the order's hold. Running it again with
+    the same order number prints the same token and creates nothing. If Snap
+    refuses or cannot be reached, the order is released at once. Exit 0 with a
+    token, 1 without (one line saying why), 2 configuration."""
+    from runner.checkout import CheckoutError, jsonable, run_checkout
+
+    settings = _settings(database_url=database_url)
+    _require(settings, database=True, server_key=True)
+    try:
+        if order == "-":
+            text = sys.stdin.read()
+        elif order.startswith("@"):
+            with open(order[1:], encoding="utf-8") as handle:
+                text = handle.read()
+        else:
+            text = order
+    except OSError as exc:
+        _fail(f"payments checkout: cannot read {order[1:]!r} ({exc.strerror or type(exc).__name__})")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        _fail("payments checkout: the order is not JSON (bad_request)")
+    from runner import logs
+
+    try:   # errors only: the command's answer is its one line (retries are not news here)
+        logs.configure(settings_mod.log_settings()[0], "ERROR")
+    except SettingsError as exc:
+        _fail(f"configuration error: {exc}", 2)
+    try:
+        result = jsonable(run_checkout(settings, payload))
+    except CheckoutError as exc:
+        _fail(f"payments checkout: {exc.message} ({exc.reason})")
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    again = " (stored by an earlier checkout)" if result["replayed"] else ""
+    click.echo(f"checkout {result['order_number']}: token {result['token']}{again}\n"
+               f"  pay at {result['redirect_url']}\n"
+               f"  Midtrans' window ends {result['snap_expires_at']}, "
+               f"the order holds until {result['expires_at']}")
 
 
 if __name__ == "__main__":

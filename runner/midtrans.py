@@ -1,6 +1,7 @@
 """Midtrans Status API client (httpx).
 
-``status(id)`` and ``expire(id)`` (``id`` an order_id or a transaction_id)
+``status(id)`` and ``expire(id)`` (``id`` an order_id or a transaction_id),
+``snap_create(snap_base_url, body)`` (a Snap transaction, for checkout),
 with Basic auth ``base64(server_key + ":")``, connect/read timeouts, a
 keep-alive connection pool, and bounded retries with exponential backoff and
 full jitter on timeouts, connection errors, 429 (honouring ``Retry-After``)
@@ -75,6 +76,14 @@ class Refused:
 
 StatusResult = Found | NotFound
 ExpireResult = Found | NotFound | Refused
+
+
+@dataclass(frozen=True)
+class SnapToken:
+    """A Snap transaction: the token for Snap.js and the payment page's URL."""
+
+    token: str
+    redirect_url: str
 
 
 def path_segment(key: str) -> str:
@@ -195,6 +204,71 @@ class MidtransClient:
     def _delay(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(max, base * 2^(attempt-1)))."""
         return random.uniform(0, min(self._max_backoff, self._backoff * 2 ** (attempt - 1)))
+
+    async def snap_create(self, snap_base_url: str, body: dict[str, Any]) -> SnapToken | Refused:
+        """POST {snap_base_url}/snap/v1/transactions: a SnapToken, or Refused (a 4xx answer
+        with Snap's ``error_messages``, e.g. an order_id Snap already holds).
+
+        Creating is not idempotent at Snap, so only what cannot have created
+        anything is retried (connection refused / connect timeout, 429, 503);
+        a read timeout or another 5xx raises MidtransError at once, as do 401 /
+        403 (the server key) and a 404 (the Snap base URL)."""
+        url = f"{snap_base_url.rstrip('/')}/snap/v1/transactions"
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            wait: float | None = None
+            try:
+                response = await self._client.post(url, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                self._observe("snap", started)
+                self._error("snap", _transport_class(exc))
+                if attempt > self._retries:
+                    raise MidtransError(f"POST {url}: {type(exc).__name__} after {attempt} "
+                                        "attempts") from None
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                self._observe("snap", started)
+                self._error("snap", _transport_class(exc))
+                raise MidtransError(f"POST {url}: {type(exc).__name__} (not retried: Snap may have "
+                                    "created the transaction)") from None
+            else:
+                self._observe("snap", started)
+                status = response.status_code
+                if status in (429, 503) and attempt <= self._retries:
+                    self._error("snap", _status_class(status))
+                    wait = retry_after(response)
+                    if wait is not None and wait > MAX_RETRY_AFTER:
+                        raise MidtransError(f"POST {url}: HTTP {status}, Retry-After {wait:.0f}s is beyond "
+                                            f"{MAX_RETRY_AFTER:.0f}s", status=status)
+                else:
+                    return self._snap_answer(url, response)
+            log.warning("midtrans snap create: attempt %d failed, retrying", attempt,
+                        extra={"endpoint": "snap", "attempt": attempt})
+            await self._pause(max(self._delay(attempt), wait or 0.0))
+
+    def _snap_answer(self, url: str, response: httpx.Response) -> SnapToken | Refused:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if status in (401, 403):
+            self._error("snap", "auth")
+            raise MidtransError(f"POST {url}: HTTP {status} (check MIDTRANS_SERVER_KEY)", status=status)
+        if not isinstance(body, dict):
+            self._error("snap", _status_class(status) if status >= 400 else "bad_answer")
+            hint = " (check MIDTRANS_SNAP_BASE_URL)" if status == 404 else ""
+            raise MidtransError(f"POST {url}: HTTP {status} with a non-JSON body{hint}", status=status)
+        if status in (200, 201) and isinstance(body.get("token"), str) and body["token"] \
+                and isinstance(body.get("redirect_url"), str) and body["redirect_url"]:
+            return SnapToken(body["token"], body["redirect_url"])
+        if 400 <= status < 500 and status != 404 and isinstance(body.get("error_messages"), list):
+            self._error("snap", "refused")
+            return Refused(body)
+        self._error("snap", _status_class(status) if status >= 400 else "bad_answer")
+        hint = " (check MIDTRANS_SNAP_BASE_URL)" if status == 404 else ""
+        raise MidtransError(f"POST {url}: HTTP {status} is not a Snap answer{hint}", status=status)
 
 
 def _transport_class(exc: Exception) -> str:

@@ -81,3 +81,18 @@ SELECT payments.release_lease(%(job)s, %(holder)s) AS released
 
 -- name: ping
 SELECT 1 AS ok
+
+-- name: begin_checkout
+-- Checkout: create the order (or find it) and get its Snap token, or claim the Snap call.
+SELECT payments.begin_checkout(%(order_id)s::text, %(kind)s::text, %(items)s::jsonb, %(hold)s::interval,
+                               %(gross_amount)s::numeric, %(currency)s::text, %(holder)s::text,
+                               %(claim_ttl)s::interval) AS result
+
+-- name: finish_checkout
+-- Checkout: store the token Snap returned (the first one stored wins).
+SELECT payments.finish_checkout(%(order_id)s::text, %(holder)s::text, %(snap_token)s::text,
+                                %(redirect_url)s::text) AS result
+
+-- name: abandon_checkout
+-- Checkout: Snap refused or is unreachable; close the order's payment window now.
+SELECT payments.abandon_checkout(%(order_id)s::text, %(holder)s::text, %(reason)s::text) AS result

@@ -27,6 +27,13 @@ MIDTRANS_BASE_URLS = {
     "sandbox": "https://api.sandbox.midtrans.com",
     "production": "https://api.midtrans.com",
 }
+#: Snap (POST /snap/v1/transactions) lives on another host than the merchant API.
+MIDTRANS_SNAP_BASE_URLS = {
+    "sandbox": "https://app.sandbox.midtrans.com",
+    "production": "https://app.midtrans.com",
+}
+#: The shortest shop API token accepted (PAYMENTS_SHOP_API_TOKEN).
+MIN_SHOP_API_TOKEN = 16
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -112,6 +119,10 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     lease_ttl: float = 60.0            # a sync / reconcile / prune lease, renewed every ttl/3
+    # checkout: Snap's base URL, and the bearer token of `POST /checkout` on
+    # `serve` (empty: the endpoint is off and answers 404)
+    midtrans_snap_base_url: str = MIDTRANS_SNAP_BASE_URLS["sandbox"]
+    shop_api_token: Secret = field(default_factory=lambda: Secret(""))
 
     def __repr__(self) -> str:  # the key is a Secret already; keep the URL password out too
         shown = []
@@ -149,7 +160,8 @@ def environment_secrets(env: Mapping[str, str]) -> list[str]:
     """What no message may carry: the database URL's password (as written and
     decoded), the database password, libpq's PGPASSWORD and the server key."""
     secrets = url_secrets(env.get("PAYMENTS_DATABASE_URL", ""))
-    return secrets + [env[k] for k in ("PAYMENTS_DATABASE_PASSWORD", "PGPASSWORD", "MIDTRANS_SERVER_KEY")
+    return secrets + [env[k] for k in ("PAYMENTS_DATABASE_PASSWORD", "PGPASSWORD", "MIDTRANS_SERVER_KEY",
+                                       "PAYMENTS_SHOP_API_TOKEN")
                       if env.get(k)]
 
 
@@ -230,13 +242,24 @@ ENVIRONMENT = {
     "PAYMENTS_LOG_LEVEL": ("log_level", lambda v, n: _log_level(v, n)),
     "PAYMENTS_DATABASE_PASSWORD": ("database_password", lambda v, n: v),
     "PAYMENTS_LEASE_TTL": ("lease_ttl", lambda v, n: _bounded_duration(v, n, 1.0, 3600.0)),
+    "MIDTRANS_SNAP_BASE_URL": ("midtrans_snap_base_url", None),
+    "PAYMENTS_SHOP_API_TOKEN": ("shop_api_token", lambda v, n: _shop_api_token(v, n)),
 }
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: Variables that may hold a secret: each can also be given as ``<NAME>_FILE``.
-SECRET_VARIABLES = ("MIDTRANS_SERVER_KEY", "PAYMENTS_DATABASE_URL", "PAYMENTS_DATABASE_PASSWORD")
+SECRET_VARIABLES = ("MIDTRANS_SERVER_KEY", "PAYMENTS_DATABASE_URL", "PAYMENTS_DATABASE_PASSWORD",
+                    "PAYMENTS_SHOP_API_TOKEN")
+
+
+def _shop_api_token(text: str, name: str) -> Secret:
+    value = text.strip()
+    if len(value) < MIN_SHOP_API_TOKEN:   # the message never repeats the value
+        raise SettingsError(f"{name} must be at least {MIN_SHOP_API_TOKEN} characters "
+                            "(e.g. openssl rand -hex 32)")
+    return Secret(value)
 
 
 def _log_format(text: str, name: str) -> str:
@@ -325,8 +348,16 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     if midtrans_env not in MIDTRANS_BASE_URLS:
         raise SettingsError(f"MIDTRANS_ENV must be sandbox or production (got {midtrans_env!r})")
     values["midtrans_env"] = midtrans_env
+    api_overridden = bool(values.get("midtrans_api_base_url"))
     base = str(values.get("midtrans_api_base_url") or MIDTRANS_BASE_URLS[midtrans_env]).rstrip("/")
     if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
         raise SettingsError(f"MIDTRANS_API_BASE_URL must be an http(s) URL (got {base!r})")
     values["midtrans_api_base_url"] = base
+    # Snap: its own setting, else the overridden API base (the simulator serves
+    # both), else the environment's Snap host
+    snap = str(values.get("midtrans_snap_base_url") or (base if api_overridden else "")
+               or MIDTRANS_SNAP_BASE_URLS[midtrans_env]).rstrip("/")
+    if urlsplit(snap).scheme not in ("http", "https") or not urlsplit(snap).netloc:
+        raise SettingsError(f"MIDTRANS_SNAP_BASE_URL must be an http(s) URL (got {snap!r})")
+    values["midtrans_snap_base_url"] = snap
     return Settings(**values)  # type: ignore[arg-type]

@@ -12,7 +12,13 @@ three faces.
   are ``{"error_messages": [...]}`` with a real HTTP 400/401. Accepts
   ``custom_field1..3`` and ``expiry {start_time?, unit, duration}`` (unit
   day/hour/minute, plural accepted; duration an integer >= 1; stored and shown
-  in the control snapshot, nothing else).
+  in the control snapshot, nothing else). One Snap session per order_id, as
+  Midtrans (order_id is unique per transaction; a lost token cannot be asked
+  for again): a second token request for an order_id that already has a
+  token, or a transaction that has not failed, is refused with HTTP 400
+  "transaction_details.order_id has already been taken"; after an expired,
+  cancelled, denied or failed transaction a new token is issued. The control
+  snapshot counts every token request of an order (``snap_requests``).
 * ``POST /v2/charge``: a new transaction. Non-card payments start ``pending``
   (HTTP 201, body 201). ``credit_card`` needs ``credit_card.token_id`` (a
   non-empty string), else body ``411`` "Token id is missing, invalid, or timed
@@ -386,6 +392,7 @@ class Order:
     expiry: Json | None = None
     override_urls: list[str] | None = None
     append_urls: list[str] = field(default_factory=list)
+    snap_requests: int = 0  # Snap token requests for this order_id, refused ones included
 
     @property
     def latest(self) -> Transaction | None:
@@ -585,6 +592,7 @@ class Simulator:
         with self.lock:
             return {"orders": [
                 {"order_id": o.order_id, "gross_amount": o.gross_amount, "snap_token": o.snap_token,
+                 "snap_requests": o.snap_requests,
                  "custom_fields": dict(o.custom_fields), "expiry": copy.deepcopy(o.expiry),
                  "notification_urls": {"override": o.override_urls, "append": list(o.append_urls)},
                  "transactions": [{**self.status_body(t), "history": list(t.history)}
@@ -623,13 +631,19 @@ class Simulator:
         """A Snap token for the order; its custom fields, expiry and notification URLs replace the order's."""
         with self.lock:
             order = self.orders.get(order_id)
-            if order is not None and order.latest is not None \
-                    and order.latest.transaction_status not in FAILED_FINAL:
+            if order is not None:
+                order.snap_requests += 1
+            # Snap keeps one session per order_id: a second token request is
+            # refused while the first token's order has no failed transaction
+            # (not even one paid for yet), as Midtrans refuses a reused order_id
+            if order is not None and (
+                    (order.latest is not None and order.latest.transaction_status not in FAILED_FINAL)
+                    or (order.latest is None and order.snap_token is not None)):
                 raise SimError(400, {"error_messages": [
                     "transaction_details.order_id has already been taken"]})
             token = str(uuid.uuid4())
             if order is None:
-                order = self.orders[order_id] = Order(order_id, gross_amount)
+                order = self.orders[order_id] = Order(order_id, gross_amount, snap_requests=1)
             order.gross_amount = gross_amount
             order.snap_token = token
             order.expiry = copy.deepcopy(expiry)

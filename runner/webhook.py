@@ -18,6 +18,10 @@
     200 only after the decision committed. 404 unknown order (logged; sync
     covers it); 503 when the database is unavailable or fails unexpectedly
     (Midtrans retries a 503 four times, a 500 only once).
+``POST /checkout``  the shop's checkout (runner/checkout.py), only when
+    ``PAYMENTS_SHOP_API_TOKEN`` is set (else 404) and only with
+    ``Authorization: Bearer <that token>`` (else 401); for the shop's backend,
+    never the public.
 ``GET /healthz``  200 when the database answers, else 503.
 ``GET /metrics``  Prometheus text format.
 """
@@ -36,7 +40,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from runner import db
+from runner import checkout, db
 from runner.jobs import answer_params
 from runner.metrics import CONTENT_TYPE, Metrics
 from runner.midtrans import Found, MidtransClient, MidtransError, NotFound
@@ -97,6 +101,8 @@ class WebhookApp:
                 return
             status, body = await self.notification(scope, receive)
             await _respond(send, status, body)
+        elif path == checkout.CHECKOUT_PATH and self.settings.shop_api_token:
+            await self._checkout(scope, receive, send)
         elif path == "/healthz" and method == "GET":
             status, body = await self.health()
             await _respond(send, status, body)
@@ -323,6 +329,27 @@ class WebhookApp:
         async with self.pool.connection(timeout=DB_TIMEOUT) as conn:
             self.metrics.pool_acquire_seconds.observe(time.perf_counter() - started)
             yield conn
+
+    # -- POST /checkout (only with PAYMENTS_SHOP_API_TOKEN; never public) -------
+
+    async def _checkout(self, scope: dict, receive: Any, send: Any) -> None:
+        """The shop's backend creates an order and its Snap transaction (runner/checkout.py).
+        Without ``Authorization: Bearer <PAYMENTS_SHOP_API_TOKEN>``: 401, nothing read or created."""
+        if not checkout.authorized(scope, self.settings.shop_api_token.reveal()):
+            checkout.log_refusal(401, "unauthorized")
+            await _respond(send, 401, {"error": "missing or wrong bearer token", "reason": "unauthorized"},
+                           headers=[(b"www-authenticate", b'Bearer realm="payments"')])
+            return
+        if scope["method"] != "POST":
+            checkout.log_refusal(405, "method_not_allowed")
+            await _respond(send, 405, {"error": "use POST"}, headers=[(b"allow", b"POST")])
+            return
+        try:
+            raw: bytes | None = await _read_body(scope, receive, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            raw = None
+        status, body = await checkout.handle_request(self.settings, self.pool, self.client, raw)
+        await _respond(send, status, body)
 
     # -- GET /healthz, /metrics -----------------------------------------------
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from runner.midtrans import Found, MidtransClient, MidtransError, NotFound, Refused
+from runner.midtrans import Found, MidtransClient, MidtransError, NotFound, Refused, SnapToken
 from runner.signature import signature
 from runner.simulator import create_app
 from tests.pgserver import free_port
@@ -232,3 +232,59 @@ def test_a_retry_after_beyond_the_limit_fails_at_once(monkeypatch) -> None:
     with asgi_server(server) as base, pytest.raises(MidtransError, match="Retry-After"):
         run(ask(base, "C-15", retries=3))
     assert waited == [] and len(server.paths) == 1, "no hour-long sleep inside a sync run"
+
+
+# -- Snap (checkout) -------------------------------------------------------------------------
+
+SNAP_BODY = {"transaction_details": {"order_id": "S-1", "gross_amount": 1000}}
+
+
+async def snap(base: str, *, retries: int = 2, timeout: float = 2.0):
+    async with MidtransClient("http://127.0.0.1:9", KEY, timeout=timeout, retries=retries,
+                              backoff=0.01) as client:
+        return await client.snap_create(base, SNAP_BODY)
+
+
+def test_snap_create_returns_token_and_redirect_url_from_the_simulator(sim: str) -> None:
+    answer = run(snap(sim))
+    assert isinstance(answer, SnapToken)
+    assert answer.redirect_url == f"{sim}/snap/v2/vtweb/{answer.token}"
+    again = run(snap(sim))   # Snap keeps one session per order_id
+    assert isinstance(again, Refused)
+    assert again.body["error_messages"] == ["transaction_details.order_id has already been taken"]
+
+
+def test_snap_create_retries_only_what_cannot_have_created_a_transaction() -> None:
+    made = {"token": "t-1", "redirect_url": "https://snap/t-1"}
+    busy = Scripted((503, {"error_messages": ["busy"]}, []), (201, made, []))
+    with asgi_server(busy) as base:
+        assert run(snap(base)) == SnapToken("t-1", "https://snap/t-1")
+    assert len(busy.paths) == 2 and busy.paths[0] == "/snap/v1/transactions"
+    failing = Scripted((500, {"error_messages": ["oops"]}, []))
+    with asgi_server(failing) as base, pytest.raises(MidtransError, match="HTTP 500"):
+        run(snap(base))
+    assert len(failing.paths) == 1, "a 500 may have created it: not asked again"
+    with asgi_server(Scripted((401, {"error_messages": ["Access denied"]}, []))) as base, \
+            pytest.raises(MidtransError, match="check MIDTRANS_SERVER_KEY"):
+        run(snap(base))
+    with asgi_server(Scripted((404, {"status_code": "404"}, []))) as base, \
+            pytest.raises(MidtransError, match="MIDTRANS_SNAP_BASE_URL"):
+        run(snap(base))
+    with pytest.raises(MidtransError, match="ConnectError after 3 attempts"):
+        run(snap(f"http://127.0.0.1:{free_port()}"))
+
+
+def test_snap_create_does_not_retry_a_lost_answer() -> None:
+    """A read timeout: Snap may have created the transaction, a second request would be
+    refused (and its token is lost either way), so the caller decides."""
+    calls: list[str] = []
+
+    async def stall(scope: dict, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        calls.append(scope["path"])
+        await asyncio.sleep(3)
+
+    with asgi_server(stall) as base, pytest.raises(MidtransError, match="not retried"):
+        run(snap(base, timeout=0.3))
+    assert len(calls) == 1

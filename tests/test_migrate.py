@@ -58,8 +58,8 @@ def test_rollback_then_migrate_restores_the_same_schema(pg_server: Server, empty
     assert payments("migrate", "--database-url", empty_db_url).returncode == 0
     before = normalized_dump(pg_server, empty_db_url)
 
-    for migration in ("0005.leases", "0004.money-ledger", "0003.trust-boundary", "0002.roles",
-                      "0001.create-schema"):
+    for migration in ("0009.checkout", "0005.leases", "0004.money-ledger", "0003.trust-boundary",
+                      "0002.roles", "0001.create-schema"):
         down = payments("migrate", "--rollback", "--database-url", empty_db_url)
         assert down.returncode == 0, down.stderr
         assert f"rolled back {migration}" in down.stdout

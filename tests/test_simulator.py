@@ -158,6 +158,29 @@ def test_snap_then_status_is_404_until_a_transaction_exists(plain: str) -> None:
     assert (body["transaction_status"], body["gross_amount"]) == ("settlement", "250000.00")
 
 
+def test_snap_refuses_a_second_token_for_the_same_order_id(plain: str) -> None:
+    """One Snap session per order_id, as Midtrans: a second token request for an order
+    whose first token has not led to a failed transaction is a 400, the first token
+    stays the order's; after an expired transaction a new token is issued."""
+    oid = order_id()
+    details = {"transaction_details": {"order_id": oid, "gross_amount": 10000}}
+    first = httpx.post(f"{plain}/snap/v1/transactions", headers=AUTH, json=details)
+    assert first.status_code == 201
+    again = httpx.post(f"{plain}/snap/v1/transactions", headers=AUTH, json=details)
+    assert again.status_code == 400
+    assert again.json() == {"error_messages": ["transaction_details.order_id has already been taken"]}
+    order = next(o for o in httpx.get(f"{plain}/_sim/transactions").json()["orders"] if o["order_id"] == oid)
+    assert (order["snap_token"], order["snap_requests"]) == (first.json()["token"], 2)
+
+    # the customer starts paying, the attempt expires: Snap takes a new token request
+    page = httpx.post(first.json()["redirect_url"],
+                      data={"choice": "pending", "payment_type": "bank_transfer"})
+    assert page.status_code == 200
+    assert httpx.post(f"{plain}/_sim/transactions/{oid}/expire", json={"notify": False}).status_code == 200
+    third = httpx.post(f"{plain}/snap/v1/transactions", headers=AUTH, json=details)
+    assert third.status_code == 201 and third.json()["token"] != first.json()["token"]
+
+
 def test_charge_creates_pending_transaction_in_midtrans_formats(plain: str) -> None:
     oid = f"ORD/{uuid.uuid4().hex[:6]} #1?x=y"  # must be URL-encoded in the path
     r = httpx.post(f"{plain}/v2/charge", headers=AUTH,

@@ -1,6 +1,7 @@
 -- Rule: payments_readonly may SELECT every column of every table and view of
--- payments except the bearer codes, tickets.code and orders.pickup_code
--- (42501 for those columns and for SELECT *); order_summary shows it whether
+-- payments except the bearer codes, tickets.code and orders.pickup_code, and a
+-- checkout's Snap token and redirect URL (42501 for those columns and for
+-- SELECT *); order_summary shows it whether
 -- a pickup code exists, never the code.
 BEGIN;
 SELECT plan(10);
@@ -17,8 +18,9 @@ SELECT results_eq($$SELECT c.relname::text COLLATE "default", a.attname::text CO
                      WHERE c.relnamespace = 'payments'::regnamespace AND c.relkind IN ('r', 'v', 'p')
                        AND NOT has_column_privilege('payments_readonly', c.oid, a.attnum, 'SELECT')
                      ORDER BY 1, 2$$,
-                  $$VALUES ('orders', 'pickup_code'), ('tickets', 'code')$$,
-                  'every column of every table and view is readable, except the two bearer codes');
+                  $$VALUES ('checkouts', 'redirect_url'), ('checkouts', 'snap_token'), ('orders', 'pickup_code'),
+                           ('tickets', 'code')$$,
+                  'every column of every table and view is readable, except the two bearer codes and Snap tokens');
 
 SET LOCAL ROLE payments_readonly;
 SELECT throws_ok('SELECT code FROM payments.tickets', '42501', NULL, 'tickets.code: 42501');

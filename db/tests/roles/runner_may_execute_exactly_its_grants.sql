@@ -8,13 +8,16 @@ SELECT results_eq($$SELECT p.oid::regprocedure::text FROM pg_proc AS p
                      WHERE p.pronamespace IN ('payments'::regnamespace, 'payments_private'::regnamespace)
                        AND has_function_privilege('payments_runner', p.oid, 'EXECUTE')
                      ORDER BY 1$$,
-                  $$VALUES ('payments.acquire_lease(text,text,interval)'),
+                  $$VALUES ('payments.abandon_checkout(text,text,text)'),
+                           ('payments.acquire_lease(text,text,interval)'),
                            ('payments.alerts()'),
                            ('payments.apply_gateway_status(text,text,text,numeric,text,text,text,jsonb,bigint,text,boolean)'),
                            ('payments.apply_status_not_found(text,text,interval,bigint)'),
+                           ('payments.begin_checkout(text,text,jsonb,interval,numeric,text,text,interval)'),
                            ('payments.create_product_order(text,jsonb,timestamp with time zone,numeric,text)'),
                            ('payments.create_ticket_order(text,jsonb,timestamp with time zone,numeric,text)'),
                            ('payments.expire_order(text,text,interval,boolean,bigint,jsonb)'),
+                           ('payments.finish_checkout(text,text,text,text)'),
                            ('payments.finish_run(bigint,jsonb,text)'),
                            ('payments.last_runs()'),
                            ('payments.log_rejection(text,text,jsonb,jsonb,text,text)'),
