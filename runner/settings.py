@@ -112,6 +112,12 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     lease_ttl: float = 60.0            # a sync / reconcile / prune lease, renewed every ttl/3
+    # card pre-authorisations: Midtrans releases an uncaptured authorisation
+    # after seven days (docs: "Feature: Pre-Authorization"); with auto_capture
+    # on, sync captures one auto_capture_before that runs out
+    auto_capture: bool = False
+    authorization_validity: float = 7 * 86400.0
+    auto_capture_before: float = 86400.0
 
     def __repr__(self) -> str:  # the key is a Secret already; keep the URL password out too
         shown = []
@@ -230,6 +236,11 @@ ENVIRONMENT = {
     "PAYMENTS_LOG_LEVEL": ("log_level", lambda v, n: _log_level(v, n)),
     "PAYMENTS_DATABASE_PASSWORD": ("database_password", lambda v, n: v),
     "PAYMENTS_LEASE_TTL": ("lease_ttl", lambda v, n: _bounded_duration(v, n, 1.0, 3600.0)),
+    "PAYMENTS_AUTO_CAPTURE": ("auto_capture", _bool),
+    "PAYMENTS_AUTHORIZATION_VALIDITY": ("authorization_validity",
+                                        lambda v, n: _bounded_duration(v, n, 3600.0, 30 * 86400.0)),
+    "PAYMENTS_AUTO_CAPTURE_BEFORE": ("auto_capture_before",
+                                     lambda v, n: _bounded_duration(v, n, 0.0, 30 * 86400.0)),
 }
 
 LOG_FORMATS = ("text", "json")
@@ -329,4 +340,8 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
         raise SettingsError(f"MIDTRANS_API_BASE_URL must be an http(s) URL (got {base!r})")
     values["midtrans_api_base_url"] = base
+    validity = float(values.get("authorization_validity", Settings.authorization_validity))  # type: ignore[arg-type]
+    if float(values.get("auto_capture_before", Settings.auto_capture_before)) > validity:  # type: ignore[arg-type]
+        raise SettingsError("PAYMENTS_AUTO_CAPTURE_BEFORE must not be longer than "
+                            "PAYMENTS_AUTHORIZATION_VALIDITY")
     return Settings(**values)  # type: ignore[arg-type]
