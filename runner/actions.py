@@ -38,6 +38,7 @@ NEEDS = {"capture": ("authorize", None), "approve": ("capture", "challenge"),
 #: the ledger stage at which a paying action's transaction must already be recorded
 RECORDED_STAGE = {"capture": 11, "approve": 20}
 JAKARTA = timedelta(hours=7)
+CARD = "credit_card"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def already_done(action: str, body: dict[str, Any]) -> bool:
     """Whether Midtrans' transaction is where the action would have put it."""
     status = str(body.get("transaction_status") or "").strip().lower()
     fraud = str(body.get("fraud_status") or "accept").strip().lower()
+    if action != "cancel" and body.get("payment_type", CARD) not in (CARD, "gopay"):
+        return False   # only card (and GoPay) payments are captured or challenged: Midtrans refuses
     if action in ("capture", "approve"):
         return status in ("capture", "settlement") and fraud == "accept"
     if action == "deny":
@@ -111,6 +114,12 @@ async def perform(conn: psycopg.AsyncConnection, client: MidtransClient, action:
         if exc.sqlstate == db.UNKNOWN_ORDER:
             return Outcome(1, f"{title}: unknown order; nothing sent to Midtrans")
         raise
+
+    if not (await _report(conn, "may_record_operator_action"))["allowed"]:
+        # checked before anything is sent: an action Midtrans carried out must be recordable
+        return Outcome(1, f"{title}: permission denied for function record_operator_action (SQLSTATE 42501) "
+                          "— this login lacks that privilege; run it as a login in payments_operator; "
+                          "nothing sent to Midtrans")
 
     async def not_done(outcome: str, answer: dict[str, Any], line: str) -> Outcome:
         result = await record(conn, order_number, action, outcome, answer, amount, note)

@@ -31,3 +31,8 @@ SELECT invariant, subject, detail FROM payments.check_invariants()
 SELECT payments.record_operator_action(%(order_id)s::text, %(action)s::text, %(outcome)s::text,
                                        %(answer)s::jsonb, %(requested_amount)s::numeric,
                                        %(note)s::text) AS result
+
+-- name: may_record_operator_action
+-- Whether this login may record operator actions: asked before Midtrans is.
+SELECT has_function_privilege(
+    'payments.record_operator_action(text, text, text, jsonb, numeric, text)', 'EXECUTE') AS allowed
