@@ -18,6 +18,7 @@ from runner import actions
 from runner.midtrans import MidtransClient
 from tests import test_integration
 from tests.pgserver import Server
+from tests.servers import asgi_server
 from tests.test_integration import SERVER_KEY, Stack, eventually
 
 #: PostgreSQL, the simulator and the webhook confirming with its Status API
@@ -285,6 +286,79 @@ def test_a_cancel_whose_answer_was_lost_is_applied_on_the_repeat(stack: Stack) -
     assert "already cancelled at Midtrans" in repeat.stdout and "pending -> failed" in repeat.stdout
     assert stack.status("CAN-3") == "failed"
     assert [a[1] for a in actions_logged(stack, "CAN-3")] == ["unavailable", "already_done"]
+    assert stack.invariants() == []
+
+
+class LateActions:
+    """Midtrans behind a slow link: every request is forwarded to the simulator,
+    but the answer to the next `late` action calls (POST .../cancel, /v2/capture)
+    comes only after `delay` seconds, when the client has given up. Midtrans
+    did it; the client does not know."""
+
+    def __init__(self, upstream: str, late: int, delay: float = 3.0) -> None:
+        self.upstream, self.late, self.delay = upstream, late, delay
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                done = message["type"] == "lifespan.shutdown"
+                await send({"type": "lifespan.shutdown.complete" if done else "lifespan.startup.complete"})
+                if done:
+                    return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]
+                   if k.decode() in ("authorization", "content-type", "accept")}
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await client.request(scope["method"], self.upstream + scope["path"], content=body,
+                                          headers=headers)
+        if scope["method"] == "POST" and scope["path"].endswith(("/cancel", "/capture")) and self.late > 0:
+            self.late -= 1
+            await asyncio.sleep(self.delay)
+        await send({"type": "http.response.start", "status": answer.status_code,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer.content})
+
+
+def test_a_cancel_that_timed_out_after_midtrans_did_it_is_safe_to_repeat(stack: Stack) -> None:
+    stack.order("LATE-1")
+    stack.control("/transactions", {"order_id": "LATE-1", "gross_amount": 150000,
+                                    "override_notification": "http://127.0.0.1:9/nowhere"})
+    assert stack.payments("sync", "--order", "LATE-1").returncode == 0
+    assert ledger(stack, "LATE-1") == [("pending", 10)]
+    proxy_app = LateActions(stack.sim, late=1)
+    with asgi_server(proxy_app) as proxy:
+        slow = {"MIDTRANS_API_BASE_URL": proxy, "PAYMENTS_HTTP_TIMEOUT": "0.5s", "PAYMENTS_HTTP_RETRIES": "0"}
+        before = books(stack, "LATE-1")
+        first = stack.payments("cancel", "LATE-1", **slow)
+        line = one_line(first)
+        assert "did not confirm the cancel" in line and "run the command again" in line
+        assert sim_state(stack, "LATE-1")[0] == "cancel", "Midtrans did cancel it"
+        assert books(stack, "LATE-1") == before, "but nothing is assumed here"
+        repeat = stack.payments("cancel", "LATE-1", **slow)
+        assert repeat.returncode == 0, repeat.stdout + repeat.stderr
+        assert "already cancelled at Midtrans" in repeat.stdout and "pending -> failed" in repeat.stdout
+        assert stack.status("LATE-1") == "failed"
+
+        # a capture whose first attempt timed out after Midtrans captured, retried by the
+        # client: Midtrans refuses the second one (412), the command asks and sees it done
+        stack.order("LATE-2")
+        stack.control("/transactions", {"order_id": "LATE-2", "gross_amount": 150000,
+                                        "payment_type": "credit_card", "card": "authorize",
+                                        "override_notification": "http://127.0.0.1:9/nowhere"})
+        assert stack.payments("sync", "--order", "LATE-2").returncode == 0
+        proxy_app.late = 1
+        retried = stack.payments("capture", "LATE-2", **{**slow, "PAYMENTS_HTTP_RETRIES": "1"})
+        assert retried.returncode == 0, retried.stdout + retried.stderr
+        assert "already captured at Midtrans" in retried.stdout and "pending -> paid" in retried.stdout
+        assert stack.status("LATE-2") == "paid" and stack.tickets("LATE-2") == 2
+    assert [a[1] for a in actions_logged(stack, "LATE-1")] == ["unavailable", "already_done"]
+    assert [a[1] for a in actions_logged(stack, "LATE-2")] == ["already_done"]
     assert stack.invariants() == []
 
 
