@@ -87,6 +87,11 @@ TO payments_operator;
 GRANT EXECUTE ON PROCEDURE payments.reconcile_local(integer, text, bigint, jsonb) TO payments_operator;
 GRANT UPDATE (value) ON payments.settings TO payments_operator;
 GRANT UPDATE (threshold, "window") ON payments.alert_thresholds TO payments_operator;
+-- operators' actions at Midtrans (`payments capture | approve | deny | cancel`):
+-- recorded with session_user, Midtrans' answer applied through
+-- apply_gateway_status; the runner has no part in it
+GRANT EXECUTE ON FUNCTION payments.record_operator_action(text, text, text, jsonb, numeric, text)
+TO payments_operator;
 
 -- readers see every table and view, bearer codes excepted (column privileges,
 -- built from the catalog so a new column is readable by default); a checkout's

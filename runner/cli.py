@@ -79,6 +79,10 @@ _MEANT_FOR = {
     "order": "a login in payments_readonly (or payments_operator)",
     "demo": "the owner of a scratch database (the demo migrates it and wipes its payments tables)",
     "checkout": "a login in payments_runner",
+    "capture": "a login in payments_operator (the person acting: it is logged as the actor)",
+    "approve": "a login in payments_operator (the person acting: it is logged as the actor)",
+    "deny": "a login in payments_operator (the person acting: it is logged as the actor)",
+    "cancel": "a login in payments_operator (the person acting: it is logged as the actor)",
 }
 
 
@@ -532,6 +536,102 @@ def order(order_number: str, database_url: str | None, as_json: bool) -> None:
         row["detail"] = {k: v for k, v in (row["detail"] or {}).items() if v not in (None, [], {})}
     click.echo(report.table(timeline, ["at", "source", "event_type", "transaction_status", "transaction_id",
                                        "outcome", "detail"]))
+
+
+# -- actions at Midtrans ------------------------------------------------------------------------
+
+def _midtrans_action(action: str, order_number: str, database_url: str | None, as_json: bool,
+                     amount: int | None = None, note: str | None = None) -> None:
+    """Run one operator action (runner/actions.py): one line, exit 0 done (or done
+    before), 1 refused / unavailable / unknown order, 2 configuration."""
+    from runner import actions
+    from runner.serve import midtrans_client
+
+    settings = _settings(database_url=database_url)
+    _require(settings, database=True, server_key=True)
+    _configure_logging()
+
+    async def go() -> actions.Outcome:
+        client = midtrans_client(settings)
+        try:
+            conn = await actions.connect(settings.require_database())
+            async with conn:
+                return await actions.perform(conn, client, action, order_number, amount, note)
+        finally:
+            await client.aclose()
+
+    outcome = asyncio.run(go())
+    if as_json:
+        click.echo(json.dumps({"ok": outcome.exit_code == 0, "line": outcome.line, "result": outcome.result},
+                              default=str))
+    elif outcome.exit_code == 0:
+        click.echo(outcome.line)
+    if outcome.exit_code:
+        _fail(outcome.line, outcome.exit_code)
+
+
+_ACTION_EPILOG = ("Exit codes: 0 done (or Midtrans had done it already), 1 refused by Midtrans (412, 404, "
+                  "401), Midtrans unavailable, unknown order or the database refused, 2 configuration.")
+
+
+@main.command(epilog=_ACTION_EPILOG)
+@click.argument("order_number")
+@click.option("--amount", type=click.IntRange(1), help="Capture this much (whole rupiah, at most the "
+              "authorised amount); default: all of it.")
+@click.option("--note", help="Why; stored with the action.")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def capture(order_number: str, amount: int | None, note: str | None, database_url: str | None,
+            as_json: bool) -> None:
+    """Capture an order's card pre-authorisation at Midtrans (POST /v2/capture)
+    and apply Midtrans' answer: the order is paid and fulfilled.
+
+    Asks the Status API first: already captured is a no-op (exit 0), so a
+    repeat, also after a timeout, is safe. The authorisation must be in the
+    ledger (from the webhook or sync). Logged with your login (session_user)."""
+    _midtrans_action("capture", order_number, database_url, as_json, amount, note)
+
+
+@main.command(epilog=_ACTION_EPILOG)
+@click.argument("order_number")
+@click.option("--note", help="Why; stored with the action.")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def approve(order_number: str, note: str | None, database_url: str | None, as_json: bool) -> None:
+    """Accept an order's fraud-challenged card payment at Midtrans
+    (POST /v2/{id}/approve) and apply the answer: the order is paid.
+
+    Already accepted is a no-op (exit 0). Logged with your login."""
+    _midtrans_action("approve", order_number, database_url, as_json, None, note)
+
+
+@main.command(epilog=_ACTION_EPILOG)
+@click.argument("order_number")
+@click.option("--note", help="Why; stored with the action.")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def deny(order_number: str, note: str | None, database_url: str | None, as_json: bool) -> None:
+    """Deny an order's fraud-challenged card payment at Midtrans
+    (POST /v2/{id}/deny) and apply the answer: the attempt failed, the order
+    stays pending (the customer may pay again) and the challenge review closes.
+
+    Already denied is a no-op (exit 0). Logged with your login."""
+    _midtrans_action("deny", order_number, database_url, as_json, None, note)
+
+
+@main.command(epilog=_ACTION_EPILOG)
+@click.argument("order_number")
+@click.option("--note", help="Why; stored with the action.")
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def cancel(order_number: str, note: str | None, database_url: str | None, as_json: bool) -> None:
+    """Cancel an order's pending, authorised or not yet settled payment at
+    Midtrans (POST /v2/{id}/cancel) and apply the answer: the order is failed
+    and its capacity / stock released.
+
+    Already cancelled is a no-op (exit 0); a settled payment is refused by
+    Midtrans (exit 1, nothing changed). Logged with your login."""
+    _midtrans_action("cancel", order_number, database_url, as_json, None, note)
 
 
 # -- demo ------------------------------------------------------------------------------------

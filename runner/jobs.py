@@ -27,6 +27,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from runner import db
+from runner.actions import auto_capture
 from runner.midtrans import (
     ExpireResult,
     Found,
@@ -247,8 +248,20 @@ async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: Mi
                     await apply_not_found(pool, order_id, "sync", None, run_id)
                 else:
                     _count_decision(extra, await apply_answer(pool, order_id, answer.body, "sync", run_id))
+                    if settings.auto_capture:
+                        await _auto_capture(order_id, answer.body)
             except (MidtransError, psycopg.Error) as exc:
                 await _run_failed(pool, run_id, "sync", order_id, exc)
+
+        async def _auto_capture(order_id: str, body: dict[str, Any]) -> None:
+            """A card authorisation close to running out (PAYMENTS_AUTO_CAPTURE):
+            captured at Midtrans, and the capture's answer applied (evidence action)."""
+            async with limit:
+                captured = await auto_capture(settings, client, order_id, body)
+            if captured is not None:
+                extra["auto_captured"] += captured[1] == "action"
+                _count_decision(extra, await apply_answer(pool, order_id, captured[0], "sync", run_id,
+                                                          captured[1]))
 
         await asyncio.gather(*(check(order_id) for order_id in due))
     except BaseException as exc:

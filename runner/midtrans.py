@@ -76,6 +76,7 @@ class Refused:
 
 StatusResult = Found | NotFound
 ExpireResult = Found | NotFound | Refused
+ActionResult = Found | NotFound | Refused
 
 
 @dataclass(frozen=True)
@@ -152,14 +153,15 @@ class MidtransClient:
         if self._metrics is not None:
             self._metrics.midtrans_error(endpoint, error_class)
 
-    async def _request(self, method: str, path: str, endpoint: str = "other") -> dict[str, Any]:
+    async def _request(self, method: str, path: str, endpoint: str = "other",
+                       json: dict[str, Any] | None = None) -> dict[str, Any]:
         attempt = 0
         while True:
             attempt += 1
             wait: float | None = None
             started = time.perf_counter()
             try:
-                response = await self._client.request(method, path)
+                response = await self._client.request(method, path, json=json)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 self._observe(endpoint, started)
                 error_class = _transport_class(exc)
@@ -269,6 +271,47 @@ class MidtransClient:
         self._error("snap", _status_class(status) if status >= 400 else "bad_answer")
         hint = " (check MIDTRANS_SNAP_BASE_URL)" if status == 404 else ""
         raise MidtransError(f"POST {url}: HTTP {status} is not a Snap answer{hint}", status=status)
+
+    # -- operator actions (runner/actions.py): capture, approve, deny, cancel --
+    # Each answers Found (Midtrans did it; the body is the transaction after it),
+    # Refused (412 and Midtrans' other refusals in the body: not in a state that
+    # allows it) or NotFound; 401 / 403, timeouts and 5xx after the retries raise
+    # MidtransError. A retried POST that Midtrans had already carried out answers
+    # 412: the caller asks the Status API before calling it a refusal.
+
+    async def capture(self, transaction_id: str, gross_amount: int | None = None) -> ActionResult:
+        """POST /v2/capture {transaction_id, gross_amount}: an authorised card payment captured."""
+        path_segment(transaction_id)   # the same check as for a path: a real transaction id
+        body: dict[str, Any] = {"transaction_id": transaction_id}
+        if gross_amount is not None:
+            body["gross_amount"] = gross_amount
+        answer = await self._request("POST", "/v2/capture", "capture", json=body)
+        return self._action_result("capture", answer)
+
+    async def approve(self, key: str) -> ActionResult:
+        """POST /v2/{key}/approve: a challenged card payment accepted."""
+        return await self._action(key, "approve")
+
+    async def deny(self, key: str) -> ActionResult:
+        """POST /v2/{key}/deny: a challenged card payment denied."""
+        return await self._action(key, "deny")
+
+    async def cancel(self, key: str) -> ActionResult:
+        """POST /v2/{key}/cancel: a pending, authorised or not yet settled payment cancelled."""
+        return await self._action(key, "cancel")
+
+    async def _action(self, key: str, verb: str) -> ActionResult:
+        path = f"/v2/{path_segment(key)}/{verb}"
+        return self._action_result(verb, await self._request("POST", path, verb))
+
+    def _action_result(self, endpoint: str, body: dict[str, Any]) -> ActionResult:
+        if _transaction_missing(body):
+            return NotFound(body)
+        code = str(body.get("status_code", ""))
+        if "transaction_status" not in body or not code.startswith("2"):
+            self._error(endpoint, "refused")
+            return Refused(body)
+        return Found(body)
 
 
 def _transport_class(exc: Exception) -> str:

@@ -1,6 +1,8 @@
 -- The queries of the operator commands (payments alerts / runs / audit /
 -- order), by name. They run under a person's login: payments_readonly (or
--- payments_operator, which includes it) may execute every function here.
+-- payments_operator, which includes it) may execute every function here,
+-- except record_operator_action (payments capture / approve / deny / cancel):
+-- payments_operator only.
 
 -- name: alerts
 -- Every alert with observed value, threshold, whether it fires, and a breakdown.
@@ -22,3 +24,15 @@ SELECT at, source, event_type, transaction_status, fraud_status, transaction_id,
 -- name: check_invariants
 -- Zero rows = healthy.
 SELECT invariant, subject, detail FROM payments.check_invariants()
+
+-- name: record_operator_action
+-- An operator's capture / approve / deny / cancel at Midtrans and its outcome
+-- (payments_operator; session_user is the actor); applies Midtrans' answer.
+SELECT payments.record_operator_action(%(order_id)s::text, %(action)s::text, %(outcome)s::text,
+                                       %(answer)s::jsonb, %(requested_amount)s::numeric,
+                                       %(note)s::text) AS result
+
+-- name: may_record_operator_action
+-- Whether this login may record operator actions: asked before Midtrans is.
+SELECT has_function_privilege(
+    'payments.record_operator_action(text, text, text, jsonb, numeric, text)', 'EXECUTE') AS allowed

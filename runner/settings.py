@@ -123,6 +123,12 @@ class Settings:
     # `serve` (empty: the endpoint is off and answers 404)
     midtrans_snap_base_url: str = MIDTRANS_SNAP_BASE_URLS["sandbox"]
     shop_api_token: Secret = field(default_factory=lambda: Secret(""))
+    # card pre-authorisations: Midtrans releases an uncaptured authorisation
+    # after seven days (docs: "Feature: Pre-Authorization"); with auto_capture
+    # on, sync captures one auto_capture_before that runs out
+    auto_capture: bool = False
+    authorization_validity: float = 7 * 86400.0
+    auto_capture_before: float = 86400.0
 
     def __repr__(self) -> str:  # the key is a Secret already; keep the URL password out too
         shown = []
@@ -244,6 +250,11 @@ ENVIRONMENT = {
     "PAYMENTS_LEASE_TTL": ("lease_ttl", lambda v, n: _bounded_duration(v, n, 1.0, 3600.0)),
     "MIDTRANS_SNAP_BASE_URL": ("midtrans_snap_base_url", None),
     "PAYMENTS_SHOP_API_TOKEN": ("shop_api_token", lambda v, n: _shop_api_token(v, n)),
+    "PAYMENTS_AUTO_CAPTURE": ("auto_capture", _bool),
+    "PAYMENTS_AUTHORIZATION_VALIDITY": ("authorization_validity",
+                                        lambda v, n: _bounded_duration(v, n, 3600.0, 30 * 86400.0)),
+    "PAYMENTS_AUTO_CAPTURE_BEFORE": ("auto_capture_before",
+                                     lambda v, n: _bounded_duration(v, n, 0.0, 30 * 86400.0)),
 }
 
 LOG_FORMATS = ("text", "json")
@@ -360,4 +371,8 @@ def load(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     if urlsplit(snap).scheme not in ("http", "https") or not urlsplit(snap).netloc:
         raise SettingsError(f"MIDTRANS_SNAP_BASE_URL must be an http(s) URL (got {snap!r})")
     values["midtrans_snap_base_url"] = snap
+    validity = float(values.get("authorization_validity", Settings.authorization_validity))  # type: ignore[arg-type]
+    if float(values.get("auto_capture_before", Settings.auto_capture_before)) > validity:  # type: ignore[arg-type]
+        raise SettingsError("PAYMENTS_AUTO_CAPTURE_BEFORE must not be longer than "
+                            "PAYMENTS_AUTHORIZATION_VALIDITY")
     return Settings(**values)  # type: ignore[arg-type]

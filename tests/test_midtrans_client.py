@@ -288,3 +288,32 @@ def test_snap_create_does_not_retry_a_lost_answer() -> None:
     with asgi_server(stall) as base, pytest.raises(MidtransError, match="not retried"):
         run(snap(base, timeout=0.3))
     assert len(calls) == 1
+
+
+def test_operator_actions_found_refused_and_not_found(sim: str) -> None:
+    """capture / approve / deny / cancel (runner/actions.py): Midtrans' answer, its 412, its 404."""
+    created = control(sim, "/transactions", {"order_id": "C-40", "gross_amount": 1000, "notify": False,
+                                             "payment_type": "credit_card", "card": "authorize"})
+    txid = created["transaction"]["transaction_id"]
+
+    async def act(verb: str, *args: object):
+        async with MidtransClient(sim, KEY, timeout=2.0, retries=0) as client:
+            return await getattr(client, verb)(*args)
+
+    captured = run(act("capture", txid, 1000))
+    assert isinstance(captured, Found) and captured.body["status_code"] == "200"
+    assert (captured.transaction_status, captured.body["fraud_status"]) == ("capture", "accept")
+    again = run(act("capture", txid, 1000))
+    assert isinstance(again, Refused) and again.body["status_code"] == "412"
+    assert isinstance(run(act("capture", "no-such-transaction")), NotFound)
+
+    control(sim, "/transactions", {"order_id": "C-41", "gross_amount": 1000, "notify": False,
+                                   "payment_type": "credit_card", "card": "challenge"})
+    assert isinstance(run(act("cancel", "C-40")), Found)   # an unsettled capture can be cancelled
+    approved = run(act("approve", "C-41"))
+    assert isinstance(approved, Found) and approved.body["fraud_status"] == "accept"
+    assert isinstance(run(act("deny", "C-41")), Refused), "only a challenge can be denied"
+    for verb in ("approve", "deny", "cancel"):
+        assert isinstance(run(act(verb, "C-99")), NotFound)
+    with pytest.raises(MidtransError, match="HTTP 401"):
+        run(ask(sim, "C-41", key="SB-Mid-server-wrong", verb="cancel"))
