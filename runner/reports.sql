@@ -22,3 +22,27 @@ SELECT at, source, event_type, transaction_status, fraud_status, transaction_id,
 -- name: check_invariants
 -- Zero rows = healthy.
 SELECT invariant, subject, detail FROM payments.check_invariants()
+
+-- Refunds (payments refund, payments resolve): payments_operator only.
+
+-- name: request_refund
+-- Records a refund request (its refund_key) before the Refund API call, or returns the open one.
+SELECT payments.request_refund(%(order_id)s::text, %(amount)s::numeric, %(reason)s::text,
+                               %(transaction_id)s::text, %(goods)s::jsonb) AS result
+
+-- name: record_refund
+-- Midtrans refunded: apply its status, return the named goods, close the request (one transaction).
+SELECT payments.record_refund(%(request_id)s::bigint, %(answer)s::jsonb, %(status)s::jsonb) AS result
+
+-- name: close_refund_request
+-- Midtrans refused the refund, or the call failed for certain.
+SELECT payments.close_refund_request(%(request_id)s::bigint, %(state)s::text, %(answer)s::jsonb) AS result
+
+-- name: open_reviews
+-- The open reviews of one order, oldest first.
+SELECT reason, subject, opened_at FROM payments.open_reviews(%(order_id)s)
+
+-- name: resolve_review
+-- A person's decision on one open review.
+SELECT payments.resolve_review(%(order_id)s::text, %(reason)s::text, %(action)s::text, %(note)s::text,
+                               %(subject)s::text) AS result
