@@ -185,7 +185,6 @@ COMMENT ON FUNCTION payments_private.return_goods(payments.orders, payments.refu
 
 -- payments.request_refund(order_number, amount, reason, transaction_id, goods)
 -- Records a refund request before the Refund API is called (see the top).
-DROP FUNCTION IF EXISTS payments.request_refund(text, numeric, text, text, jsonb);
 CREATE OR REPLACE FUNCTION payments.request_refund(
     order_number   text,
     amount         numeric DEFAULT NULL,
@@ -326,7 +325,6 @@ COMMENT ON FUNCTION payments_private.lock_refund_request(bigint) IS
 -- (resolution dismiss: the goods were decided with the request); marks the
 -- request succeeded. `status` NULL (the Status API did not answer): the
 -- ledger follows with Midtrans' notification or the next sync.
-DROP FUNCTION IF EXISTS payments.record_refund(bigint, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION payments.record_refund(request_id bigint, answer jsonb, status jsonb DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -411,7 +409,6 @@ COMMENT ON FUNCTION payments.record_refund(bigint, jsonb, jsonb) IS
 -- window passed, 414 amount, 404, a direct refund the bank denied) or the
 -- call failed for certain (`failed`: a validation answer). Only the request
 -- changes (state, the scrubbed answer); logged.
-DROP FUNCTION IF EXISTS payments.close_refund_request(bigint, text, jsonb);
 CREATE OR REPLACE FUNCTION payments.close_refund_request(request_id bigint, state text, answer jsonb DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
