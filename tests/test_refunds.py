@@ -318,3 +318,14 @@ def test_a_dashboard_refund_is_recorded_under_its_own_name(shop: Shop) -> None:
     assert shop.midtrans("RF-11").refund_amount is None, "Midtrans was not called"
     assert shop.value("SELECT resolution FROM payments.order_reviews") == "refunded_in_dashboard"
     assert shop.invariants() == []
+
+
+def test_the_clients_own_retry_after_a_lost_answer_refunds_once(shop: Shop) -> None:
+    shop.paid_tickets("RF-12", payment_type="credit_card")
+    shop.control("/faults", {"refund": {"lose_answer": 1}})
+    done = shop.refund("RF-12", timeout=0.5, retries=2)     # the retry inside one call sends the same key
+    assert done["status"] == "refunded" and done["reused"] is False
+    txn = shop.midtrans("RF-12")
+    assert txn.refund_amount == "150000.00" and len(txn.refunds) == 1
+    assert [r[0] for r in shop.requests("RF-12")] == ["succeeded"]
+    assert shop.invariants() == []
