@@ -263,14 +263,16 @@ def test_direct_refund_and_a_bank_that_denies_it(shop: Shop) -> None:
     shop.paid_tickets("RF-9", payment_type="shopeepay")
     shop.control("/faults", {"direct_refund": {"deny_by_bank": 1}})
     denied = shop.payments("refund", "RF-9", "--direct", "--amount", "20000")
-    assert denied.returncode == 1 and "Direct Refund API refused: 202 Refund denied by the bank" in denied.stderr
+    assert denied.returncode == 1
+    assert "Direct Refund API refused: 202 Refund denied by the bank" in denied.stderr
     assert [r[0] for r in shop.requests("RF-9")] == ["refused"]
     assert shop.midtrans("RF-9").refund_amount is None
 
     done = shop.refund("RF-9", amount="20000", direct=True)
     assert done["direct"] is True and done["transaction_status"] == "partial_refund"
     txn = shop.midtrans("RF-9")
-    assert txn.refund_amount == "20000.00" and any(h.get("action") == "api_direct_refund" for h in txn.history)
+    assert txn.refund_amount == "20000.00"
+    assert any(h.get("action") == "api_direct_refund" for h in txn.history)
     assert [r[0] for r in shop.requests("RF-9")] == ["refused", "succeeded"]
     assert shop.invariants() == []
 
@@ -284,7 +286,8 @@ def test_a_card_acquired_by_bca_goes_to_the_direct_refund_api() -> None:
 def test_a_review_resolved_by_refunding_calls_midtrans_first(shop: Shop) -> None:
     # the customer paid 160000 for a 150000 order: paid, and amount_mismatch opens
     shop.paid_tickets("RF-10", paid=160000)
-    assert shop.value("SELECT reason FROM payments.order_reviews WHERE resolved_at IS NULL") == "amount_mismatch"
+    opened = shop.value("SELECT reason FROM payments.order_reviews WHERE resolved_at IS NULL")
+    assert opened == "amount_mismatch"
 
     # the SQL API alone cannot say "refunded" without a refund at Midtrans
     with pytest.raises(psycopg.Error) as no_refund:
@@ -297,8 +300,8 @@ def test_a_review_resolved_by_refunding_calls_midtrans_first(shop: Shop) -> None
     assert "10000 refunded" in result.stdout and "resolve RF-10 amount_mismatch: refund" in result.stdout
     txn = shop.midtrans("RF-10")
     assert txn.refund_amount == "10000.00" and txn.refunds[0]["reason"] == "overpaid"
-    row = shop.db.execute("SELECT resolution, note FROM payments.order_reviews WHERE reason = 'amount_mismatch'"
-                          ).fetchone()
+    row = shop.db.execute("SELECT resolution, note FROM payments.order_reviews"
+                          " WHERE reason = 'amount_mismatch'").fetchone()
     assert row[0] == "refund" and row[1].startswith("refund request #")
     assert shop.status("RF-10") == "paid"
     assert shop.invariants() == []
