@@ -195,6 +195,13 @@ async def refund_order(database_url: str, client: MidtransClient, order_number: 
         try:
             recorded = await _call(conn, "record_refund", what, request_id=request_id,
                                    answer=db.jsonb(result.body), status=db.jsonb(status))
+        except RefundError as exc:
+            if "PM024" not in str(exc):
+                raise RefundError(f"{exc}; Midtrans refunded, the books not yet: {still_open}",
+                                  {**request, "state": "requested"}) from None
+            # the same request was retried at the same time and recorded by the other call
+            raise RefundError(f"{what}: request #{request_id} (refund_key {key}) was recorded by another "
+                              "call meanwhile; Midtrans refunded it once", request) from None
         except psycopg.Error as exc:
             raise RefundError(f"{what}: Midtrans refunded but the database refused to record it "
                               f"({str(exc).splitlines()[0]}); {still_open}",

@@ -332,3 +332,45 @@ def test_the_clients_own_retry_after_a_lost_answer_refunds_once(shop: Shop) -> N
     assert txn.refund_amount == "150000.00" and len(txn.refunds) == 1
     assert [r[0] for r in shop.requests("RF-12")] == ["succeeded"]
     assert shop.invariants() == []
+
+
+def test_two_refunds_of_one_order_at_once_refund_once(shop: Shop) -> None:
+    shop.paid_tickets("RF-13")
+
+    async def both() -> list[Any]:
+        async with MidtransClient(shop.sim, SERVER_KEY, timeout=2, retries=1) as client:
+            calls = [refunds.refund_order(shop.db_url, client, "RF-13") for _ in range(2)]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+    outcomes = asyncio.run(both())
+    done = [o for o in outcomes if isinstance(o, dict)]
+    assert len(done) == 1 and done[0]["status"] == "refunded", outcomes
+    other = next(o for o in outcomes if not isinstance(o, dict))
+    # the other call either retried the open request (same key) or found nothing left to refund
+    assert isinstance(other, refunds.RefundError), other
+    assert "recorded by another call" in str(other) or "PM021" in str(other), other
+    txn = shop.midtrans("RF-13")
+    assert txn.refund_amount == "150000.00" and len(txn.refunds) == 1
+    assert [r[0] for r in shop.requests("RF-13")] == ["succeeded"]
+    assert shop.invariants() == []
+
+
+def test_an_operator_login_refunds_and_the_runner_login_may_not(shop: Shop) -> None:
+    for role, group in (("refund_operator", "payments_operator"), ("refund_app", "payments_runner")):
+        shop.db.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN"
+                        f" CREATE ROLE {role} LOGIN IN ROLE {group}; END IF; END $$")
+    info = shop.db.info
+    url = f"postgresql://{{}}@{info.host}:{info.port}/{info.dbname}"
+    shop.paid_tickets("RF-14")
+
+    denied = shop.payments("refund", "RF-14", PAYMENTS_DATABASE_URL=url.format("refund_app"))
+    assert denied.returncode == 1 and len(denied.stderr.strip().splitlines()) == 1, denied.stderr
+    assert "42501" in denied.stderr and "payments_operator" in denied.stderr
+    assert shop.midtrans("RF-14").refund_amount is None
+
+    done = shop.payments("refund", "RF-14", "--amount", "1000",
+                         PAYMENTS_DATABASE_URL=url.format("refund_operator"))
+    assert done.returncode == 0, done.stderr
+    assert shop.value("SELECT requested_by || ' ' || finished_by FROM payments.refund_requests") == \
+        "refund_operator refund_operator"
+    assert shop.midtrans("RF-14").refund_amount == "1000.00"
