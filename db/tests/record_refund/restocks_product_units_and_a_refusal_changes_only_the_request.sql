@@ -1,8 +1,10 @@
 -- Rule: a partial refund of a product order restocks the named units (sold
 -- back to free stock, the item's quantity down, the pickup code kept);
 -- close_refund_request marks a refused request and changes nothing else.
+-- An item whose every unit went back keeps quantity 0, and reconciliation
+-- finds nothing to repair.
 BEGIN;
-SELECT plan(8);
+SELECT plan(11);
 
 SELECT test_helpers.variant('V1', 10);
 SELECT test_helpers.product_order('P-1', 'V1', 2, 75000);
@@ -27,6 +29,15 @@ SELECT isnt((test_helpers.ord('P-1')).pickup_code, NULL, 'the pickup code stays 
 SELECT is((SELECT array_agg(state ORDER BY id) FROM payments.refund_requests), ARRAY['refused', 'succeeded'],
           'both requests are kept');
 SELECT is_empty('SELECT * FROM payments.check_invariants()', 'invariants hold');
+
+SELECT payments.request_refund('P-1', 37500, goods => '{"restock": {"V1": 1}}') AS last \gset
+SELECT payments.record_refund((:'last'::jsonb ->> 'request_id')::bigint,
+    jsonb_build_object('status_code', '200', 'transaction_status', 'partial_refund', 'refund_key', :'last'::jsonb ->> 'refund_key'),
+    NULL);
+SELECT is((SELECT quantity || '/' || finalized_quantity FROM payments.product_order_items), '0/0',
+          'every unit went back: quantity 0');
+SELECT is_empty('SELECT * FROM payments.find_mismatches()', 'reconciliation finds nothing to repair');
+SELECT is_empty('SELECT * FROM payments.check_invariants()', 'invariants still hold');
 
 SELECT * FROM finish();
 ROLLBACK;
