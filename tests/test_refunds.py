@@ -256,6 +256,16 @@ def test_refusals_are_one_line_and_change_nothing_but_the_request(shop: Shop) ->
     assert shop.midtrans("RF-8").refund_amount == "100000.00"
     assert shop.value("SELECT refund_amount FROM payments.gateway_transactions g JOIN payments.orders o"
                       " ON o.id = g.order_id WHERE o.order_number = 'RF-8'") == 0
+
+    # a transaction Midtrans does not know (the ledger says settled, Midtrans has nothing)
+    shop.db.execute("SELECT payments.create_ticket_order('RF-15', '[{\"slot\":\"GIG\",\"quantity\":1}]',"
+                    " now() + interval '1 hour', 50000)")
+    shop.db.execute("SELECT payments.apply_gateway_status('RF-15', 'settlement', NULL, 50000, 'tx-ghost',"
+                    " '200', 'sync')")
+    line = refused("RF-15")
+    assert "does not know transaction tx-ghost" in line and "nothing refunded" in line
+    assert [r[0] for r in shop.requests("RF-15")] == ["refused"]
+    assert shop.status("RF-15") == "paid"
     assert shop.invariants() == []
 
 
