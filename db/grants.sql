@@ -85,6 +85,13 @@ GRANT EXECUTE ON FUNCTION
     payments.prune_logs(integer, text)
 TO payments_operator;
 GRANT EXECUTE ON PROCEDURE payments.reconcile_local(integer, text, bigint, jsonb) TO payments_operator;
+-- operators: refunds asked of Midtrans (payments refund / resolve --refund);
+-- the runner role gets none of them
+GRANT EXECUTE ON FUNCTION
+    payments.request_refund(text, numeric, text, text, jsonb),
+    payments.record_refund(bigint, jsonb, jsonb),
+    payments.close_refund_request(bigint, text, jsonb)
+TO payments_operator;
 GRANT UPDATE (value) ON payments.settings TO payments_operator;
 GRANT UPDATE (threshold, "window") ON payments.alert_thresholds TO payments_operator;
 -- operators' actions at Midtrans (`payments capture | approve | deny | cancel`):

@@ -9,6 +9,7 @@ another process holds its lease.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -83,6 +84,8 @@ _MEANT_FOR = {
     "approve": "a login in payments_operator (the person acting: it is logged as the actor)",
     "deny": "a login in payments_operator (the person acting: it is logged as the actor)",
     "cancel": "a login in payments_operator (the person acting: it is logged as the actor)",
+    "refund": "a login in payments_operator",
+    "resolve": "a login in payments_operator",
 }
 
 
@@ -632,6 +635,145 @@ def cancel(order_number: str, note: str | None, database_url: str | None, as_jso
     Already cancelled is a no-op (exit 0); a settled payment is refused by
     Midtrans (exit 1, nothing changed). Logged with your login."""
     _midtrans_action("cancel", order_number, database_url, as_json, None, note)
+# -- refunds ---------------------------------------------------------------------------------
+
+def _refund_client(settings: Settings) -> Any:
+    from runner.serve import midtrans_client
+
+    return midtrans_client(settings)
+
+
+def _refund_options(amount: str | None, reason: str | None, transaction_id: str | None,
+                    return_tickets: str | None, restock: str | None, direct: bool | None) -> dict[str, Any]:
+    # checked by refund_order: a bad amount or goods list is a refusal (one line, exit 1)
+    return {"amount": amount, "reason": reason, "transaction_id": transaction_id,
+            "return_tickets": return_tickets, "restock": restock, "direct": direct}
+
+
+def _refund_click_options(func: Callable[..., Any], with_reason: bool = True) -> Callable[..., Any]:
+    options = [
+        click.option("--amount", help="Refund this much (default: everything left of the transaction)."),
+        *([click.option("--reason", help="Reason sent to Midtrans (at most 255 characters).")]
+          if with_reason else []),
+        click.option("--transaction", "transaction_id",
+                     help="The Midtrans transaction_id to refund (when the order has several settled)."),
+        click.option("--return-tickets", metavar="CODE|ID,...",
+                     help="Tickets that go back with a partial refund: voided, their seats free again."),
+        click.option("--restock", metavar="SKU=QTY,...",
+                     help="Units that go back with a partial refund: sold -> back on sale."),
+        click.option("--direct/--no-direct", default=None,
+                     help="Force the Direct Refund API (or the Refund API); default: as Midtrans routes the "
+                          "payment method (cards acquired by BCA, Maybank, BRI go direct)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.argument("order_number")
+@_refund_click_options
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the recorded refund as JSON.")
+def refund(order_number: str, amount: str | None, reason: str | None, transaction_id: str | None,
+           return_tickets: str | None, restock: str | None, direct: bool | None, database_url: str | None,
+           as_json: bool) -> None:
+    """Refund an order at Midtrans, then record it (a login in payments_operator).
+
+    The request and its refund_key are recorded first; then Midtrans' Refund
+    API (or Direct Refund API) refunds the order's settled transaction, in full
+    or --amount; then its Status API answer is applied and the goods named with
+    --return-tickets / --restock go back, in one transaction. A partial refund
+    keeps the goods unless named; a full refund releases everything. When
+    Midtrans' answer does not arrive, the request stays open and running the
+    same command again reuses its key: Midtrans refunds at most once.
+    Refusals (not settled, method not refundable, refund window passed, amount
+    above what is left, unknown order, bad amount) print one line and exit 1;
+    nothing changes but the request, marked refused."""
+    from runner import refunds
+
+    settings = _settings(database_url=database_url)
+    _require(settings, database=True, server_key=True)
+    options = _refund_options(amount, reason, transaction_id, return_tickets, restock, direct)
+    _configure_logging()
+
+    async def go() -> dict[str, Any]:
+        async with _refund_client(settings) as client:
+            return await refunds.refund_order(settings.require_database(), client, order_number, **options)
+
+    try:
+        result = asyncio.run(go())
+    except refunds.RefundError as exc:
+        _fail(str(exc))
+    if as_json:
+        _json_out(result)
+    else:
+        click.echo(refunds.summary(result))
+
+
+@main.command()
+@click.argument("order_number")
+@click.argument("reason")
+@click.option("--refund", "action", flag_value="refund",
+              help="Refund at Midtrans first (as `payments refund`), then resolve with that refund.")
+@click.option("--refunded-in-dashboard", "action", flag_value="refunded_in_dashboard",
+              help="The money already went back in the Midtrans dashboard: the order is refunded, "
+                   "everything it holds released.")
+@click.option("--accept", "action", flag_value="accept", help="Accept (paid_after_release, amount_mismatch).")
+@click.option("--dismiss", "action", flag_value="dismiss", help="Close the review, change nothing else.")
+@click.option("--subject", help="Which review of that reason (a transaction id), as `payments order` shows.")
+@click.option("--note", help="Why (stored with the review, at most 2000 characters; sent to Midtrans as "
+                             "the refund's reason, cut at 255).")
+@functools.partial(_refund_click_options, with_reason=False)
+@click.option("--database-url", help=DATABASE_URL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def resolve(order_number: str, reason: str, action: str | None, subject: str | None, note: str | None,
+            amount: str | None, transaction_id: str | None, return_tickets: str | None, restock: str | None,
+            direct: bool | None, database_url: str | None, as_json: bool) -> None:
+    """Resolve an open review of an order (a login in payments_operator).
+
+    Exactly one of --refund, --refunded-in-dashboard, --accept, --dismiss.
+    --refund moves the money at Midtrans first (with --amount, --transaction,
+    --return-tickets, --restock as `payments refund`; the note is the reason
+    sent to Midtrans) and resolves the review only once Midtrans refunded.
+    --refunded-in-dashboard records money returned in the Midtrans dashboard,
+    without calling Midtrans."""
+    from runner import refunds
+
+    if action is None:
+        _fail("say one of --refund, --refunded-in-dashboard, --accept, --dismiss "
+              "(see payments resolve --help)", 2)
+    settings = _settings(database_url=database_url)
+    _require(settings, database=True, server_key=action == "refund")
+    options: dict[str, Any] = {}
+    if action == "refund":
+        options = _refund_options(amount, note[:255] if note else None, transaction_id, return_tickets,
+                                  restock, direct)
+    _configure_logging()
+
+    async def go() -> dict[str, Any]:
+        if action != "refund":
+            return await refunds.resolve_review(settings.require_database(), None, order_number, reason,
+                                                str(action), note=note, subject=subject)
+        async with _refund_client(settings) as client:
+            return await refunds.resolve_review(settings.require_database(), client, order_number, reason,
+                                                str(action), note=note, subject=subject,
+                                                refund_options=options)
+
+    try:
+        result = asyncio.run(go())
+    except refunds.RefundError as exc:
+        _fail(str(exc))
+    if as_json:
+        _json_out(result)
+        return
+    if result.get("refund"):
+        click.echo(refunds.summary(result["refund"]))
+    closed = result.get("closed_by")
+    click.echo(f"resolve {order_number} {reason}: {result.get('action')}"
+               + (f", closed by {closed}" if closed else "")
+               + f"; order {result.get('status')}"
+               + ("; other reviews still open" if result.get("needs_review") else ""))
 
 
 # -- demo ------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 ``status(id)`` and ``expire(id)`` (``id`` an order_id or a transaction_id),
 ``snap_create(snap_base_url, body)`` (a Snap transaction, for checkout),
+``refund(id, refund_key, amount, reason)`` and ``direct_refund(...)``,
+``capture`` / ``approve`` / ``deny`` / ``cancel`` (operator actions),
 with Basic auth ``base64(server_key + ":")``, connect/read timeouts, a
 keep-alive connection pool, and bounded retries with exponential backoff and
 full jitter on timeouts, connection errors, 429 (honouring ``Retry-After``)
@@ -16,7 +18,7 @@ the status of the transaction") is :class:`Refused`, as HTTP 412 or inside an
 HTTP 200.
 
 With a ``metrics`` object (runner.metrics.Metrics), every HTTP request is
-timed by endpoint (``status``, ``expire``) and every failed one counted by
+timed by endpoint (``status``, ``expire``, ``refund``, ``direct_refund``) and every failed one counted by
 class: timeout, connect, transport, rate_limited (429), http_5xx, auth
 (401/403), http_4xx, refused (412), bad_answer (not Midtrans' JSON).
 """
@@ -28,6 +30,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
@@ -77,6 +80,7 @@ class Refused:
 StatusResult = Found | NotFound
 ExpireResult = Found | NotFound | Refused
 ActionResult = Found | NotFound | Refused
+RefundResult = Found | NotFound | Refused
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,41 @@ class MidtransClient:
             self._error("expire", "refused")
             return Refused(body)
         return Found(body)
+
+    # -- refunds ----------------------------------------------------------------
+    # POST /v2/{key}/refund and /v2/{key}/refund/online/direct with the body
+    # {refund_key, amount, reason}. The same refund_key on the same transaction
+    # makes Midtrans replay its first answer and refund nothing more, so these
+    # calls are retried like the others (timeouts, 429, 5xx).
+
+    async def refund(self, key: str, refund_key: str, amount: Any = None,
+                     reason: str | None = None) -> RefundResult:
+        """POST /v2/{key}/refund: Found (refunded: refund / partial_refund),
+        Refused (412 not settled / not refundable / window passed, 414 amount) or NotFound."""
+        return await self._refund(f"/v2/{path_segment(key)}/refund", "refund", refund_key, amount, reason)
+
+    async def direct_refund(self, key: str, refund_key: str, amount: Any = None,
+                            reason: str | None = None) -> RefundResult:
+        """POST /v2/{key}/refund/online/direct: as refund; a refund the bank
+        denies (body 202, nothing refunded) is Refused too."""
+        return await self._refund(f"/v2/{path_segment(key)}/refund/online/direct", "direct_refund",
+                                  refund_key, amount, reason)
+
+    async def _refund(self, path: str, endpoint: str, refund_key: str, amount: Any,
+                      reason: str | None) -> RefundResult:
+        body: dict[str, Any] = {"refund_key": refund_key}
+        if amount is not None:
+            body["amount"] = _json_amount(amount)
+        if reason:
+            body["reason"] = reason
+        answer = await self._request("POST", path, endpoint, json=body)
+        if _transaction_missing(answer):
+            return NotFound(answer)
+        if str(answer.get("status_code")) != "200" \
+                or answer.get("transaction_status") not in ("refund", "partial_refund"):
+            self._error(endpoint, "refused")
+            return Refused(answer)
+        return Found(answer)
 
     def _error(self, endpoint: str, error_class: str) -> None:
         if self._metrics is not None:
@@ -375,6 +414,12 @@ def _answer(response: httpx.Response, method: str, path: str) -> dict[str, Any]:
     if status >= 400:
         raise MidtransError(f"{method} {path}: HTTP {status} ({_message(body)})", status=status)
     return body
+
+
+def _json_amount(amount: Any) -> int | float:
+    """A refund amount as a JSON number (Midtrans documents a Long; IDR has no cents)."""
+    value = Decimal(str(amount))
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _transaction_missing(body: dict[str, Any]) -> bool:

@@ -36,3 +36,27 @@ SELECT payments.record_operator_action(%(order_id)s::text, %(action)s::text, %(o
 -- Whether this login may record operator actions: asked before Midtrans is.
 SELECT has_function_privilege(
     'payments.record_operator_action(text, text, text, jsonb, numeric, text)', 'EXECUTE') AS allowed
+
+-- Refunds (payments refund, payments resolve): payments_operator only.
+
+-- name: request_refund
+-- Records a refund request (its refund_key) before the Refund API call, or returns the open one.
+SELECT payments.request_refund(%(order_id)s::text, %(amount)s::numeric, %(reason)s::text,
+                               %(transaction_id)s::text, %(goods)s::jsonb) AS result
+
+-- name: record_refund
+-- Midtrans refunded: apply its status, return the named goods, close the request (one transaction).
+SELECT payments.record_refund(%(request_id)s::bigint, %(answer)s::jsonb, %(status)s::jsonb) AS result
+
+-- name: close_refund_request
+-- Midtrans refused the refund, or the call failed for certain.
+SELECT payments.close_refund_request(%(request_id)s::bigint, %(state)s::text, %(answer)s::jsonb) AS result
+
+-- name: open_reviews
+-- The open reviews of one order, oldest first.
+SELECT reason, subject, opened_at FROM payments.open_reviews(%(order_id)s)
+
+-- name: resolve_review
+-- A person's decision on one open review.
+SELECT payments.resolve_review(%(order_id)s::text, %(reason)s::text, %(action)s::text, %(note)s::text,
+                               %(subject)s::text) AS result

@@ -131,8 +131,10 @@ windows; no notification); ``POST notify/{id}`` re-sends a notification;
 ``GET/POST faults`` (``status_api``: mode ok | 503 | 500 | 429 | timeout |
 not_found_in_body, count, delay, for GET status, expire and cancel;
 ``direct_refund``: ``{"deny_by_bank": N}`` refuses the next N direct
-refunds); ``POST release-held``; ``GET notifications``; ``GET deliveries``;
-``POST reset``.
+refunds; ``refund``: ``{"lose_answer": N}``: the next N refund or direct
+refund calls are made, then their answer stalls until the client hangs up,
+as when a timeout hides a refund Midtrans did); ``POST release-held``;
+``GET notifications``; ``GET deliveries``; ``POST reset``.
 
 **HTTP notifications** go to the order's URLs (above), each URL with its own
 retries: Midtrans' schedule (2 m, 10 m, 30 m, 1.5 h, 3.5 h, scaled by
@@ -519,6 +521,7 @@ class Simulator:
         self.held: list[Notification] = []
         self.status_faults = StatusFaults()
         self.direct_refund_denials = 0  # the next N direct refunds are refused by the bank
+        self.refund_answer_losses = 0   # the next N refunds are made, then their answer stalls
         self._ids = itertools.count(1)
         self._refund_ids = itertools.count(1)  # never reset: refund_chargeback_id stays unique
         self._tasks: set[asyncio.Task[None]] = set()
@@ -542,6 +545,7 @@ class Simulator:
             self.held.clear()
             self.status_faults = StatusFaults()
             self.direct_refund_denials = 0
+            self.refund_answer_losses = 0
 
     def find(self, key: str) -> tuple[Order, Transaction] | None:
         """The order's latest transaction, or the transaction with this transaction_id."""
@@ -1237,7 +1241,10 @@ class Simulator:
         if (len(parts) == 3 and parts[2] == "refund") or (len(parts) == 5 and parts[2:] == [
                 "refund", "online", "direct"]):
             post_only()
-            return (*self.refund(parts[1], _json_body(raw), direct=len(parts) == 5), [])
+            status, answer = self.refund(parts[1], _json_body(raw), direct=len(parts) == 5)
+            if self._take_refund_loss():
+                await self._stall(STALL_SECONDS, receive)   # refunded; the answer never arrives
+            return status, answer, []
         return 404, {"status_code": "404", "status_message": "The requested resource is not found"}, []
 
     def _authorized(self, header: str) -> bool:
@@ -1329,6 +1336,13 @@ class Simulator:
         if verb == "status":
             return 200, self.status_body(found[1]), []
         return (*self.cancel_or_expire(key, verb), [])
+
+    def _take_refund_loss(self) -> bool:
+        with self.lock:
+            if self.refund_answer_losses <= 0:
+                return False
+            self.refund_answer_losses -= 1
+            return True
 
     def _take_status_fault(self) -> tuple[str, float]:
         with self.lock:
@@ -1423,7 +1437,8 @@ class Simulator:
             if method in ("GET", "POST"):
                 with self.lock:
                     return 200, {"status_api": self.status_faults.as_json(),
-                                 "direct_refund": {"deny_by_bank": self.direct_refund_denials}}
+                                 "direct_refund": {"deny_by_bank": self.direct_refund_denials},
+                                 "refund": {"lose_answer": self.refund_answer_losses}}
         if parts == ["reset"] and method == "POST":
             self.reset()
             return 200, {"reset": True}
@@ -1469,10 +1484,10 @@ class Simulator:
         return 201, {"transaction": self.status_body(txn), "notification": note}
 
     def _set_faults(self, body: Json) -> None:
-        raw, direct = body.get("status_api"), body.get("direct_refund")
-        if not isinstance(raw, dict) and not isinstance(direct, dict):
-            raise _bad_request('expected {"status_api": {"mode": ..., "count": ..., "delay": ...}} '
-                               'and/or {"direct_refund": {"deny_by_bank": N}}')
+        raw, direct, refund = body.get("status_api"), body.get("direct_refund"), body.get("refund")
+        if not isinstance(raw, dict) and not isinstance(direct, dict) and not isinstance(refund, dict):
+            raise _bad_request('expected {"status_api": {"mode": ..., "count": ..., "delay": ...}}, '
+                               '{"direct_refund": {"deny_by_bank": N}} and/or {"refund": {"lose_answer": N}}')
         faults: StatusFaults | None = None
         if isinstance(raw, dict):
             mode = raw.get("mode", "ok")
@@ -1490,11 +1505,18 @@ class Simulator:
             denials = direct.get("deny_by_bank", 0)
             if isinstance(denials, bool) or not isinstance(denials, int) or denials < 0:
                 raise _bad_request("direct_refund.deny_by_bank must be an integer >= 0")
+        losses: int | None = None
+        if isinstance(refund, dict):
+            losses = refund.get("lose_answer", 0)
+            if isinstance(losses, bool) or not isinstance(losses, int) or losses < 0:
+                raise _bad_request("refund.lose_answer must be an integer >= 0")
         with self.lock:
             if faults is not None:
                 self.status_faults = faults
             if denials is not None:
                 self.direct_refund_denials = denials
+            if losses is not None:
+                self.refund_answer_losses = losses
 
 
 class _Disconnected(Exception):

@@ -145,10 +145,16 @@ COMMENT ON FUNCTION payments_private.shortfall_review(bigint, boolean, bigint) I
 --   accept   paid_after_release: raise capacity / stock by the shortfall and
 --            fulfil; amount_mismatch: take the money received as enough for
 --            this order (it becomes paid and is fulfilled)
---   refund   the money went back at Midtrans (refunded in the dashboard): the
---            order is refunded and everything it holds is released
+--   refund   the money went back through the Refund API: a refund request of
+--            this order succeeded since the review opened (payments refund /
+--            payments resolve --refund call Midtrans, then this); closes the
+--            review, re-derives (a full refund already released the goods)
+--   refunded_in_dashboard
+--            the money went back in the Midtrans dashboard, outside the API:
+--            the order is refunded and everything it holds is released
+--            (what `refund` did before migration 0007)
 -- PM001 unknown order, PM009 bad action, PM012 no such open review / action
--- not possible for it.
+-- not possible for it (also `refund` without a recorded Refund API refund).
 DROP FUNCTION IF EXISTS payments.resolve_review(text, text, text, text);
 CREATE OR REPLACE FUNCTION payments.resolve_review(
     order_number text,
@@ -170,9 +176,11 @@ DECLARE
     v_effect jsonb;
     v_standing numeric;
     v_log_id bigint := payments_private.next_log_id();
+    v_refund bigint;
 BEGIN
-    IF resolve_review.action IS NULL OR resolve_review.action NOT IN ('accept', 'refund', 'dismiss') THEN
-        RAISE EXCEPTION 'action must be accept, refund or dismiss, got %',
+    IF resolve_review.action IS NULL
+       OR resolve_review.action NOT IN ('accept', 'refund', 'refunded_in_dashboard', 'dismiss') THEN
+        RAISE EXCEPTION 'action must be accept, refund, refunded_in_dashboard or dismiss, got %',
             quote_nullable(resolve_review.action) USING ERRCODE = 'PM009';
     END IF;
     o := payments_private.lock_order(resolve_review.order_number);
@@ -210,6 +218,17 @@ BEGIN
                             'use refund or dismiss', v.reason, o.status USING ERRCODE = 'PM012';
         END IF;
     ELSIF resolve_review.action = 'refund' THEN
+        -- the money moves at Midtrans first: a refund made through the Refund API
+        SELECT r.id INTO v_refund FROM payments.refund_requests AS r
+         WHERE r.order_id = o.id AND r.state = 'succeeded' AND r.finished_at >= v.opened_at
+         ORDER BY r.id DESC LIMIT 1;
+        IF v_refund IS NULL THEN
+            RAISE EXCEPTION 'order % has no refund made through the Refund API since this % review opened: '
+                            'refund it first (payments resolve % % --refund), or record a refund made in the '
+                            'Midtrans dashboard with action refunded_in_dashboard',
+                o.order_number, v.reason, o.order_number, v.reason USING ERRCODE = 'PM012';
+        END IF;
+    ELSIF resolve_review.action = 'refunded_in_dashboard' THEN
         UPDATE payments.orders SET refunded_manually_at = now(), updated_at = now() WHERE id = o.id;
     END IF;
 
@@ -231,16 +250,17 @@ BEGIN
         o.order_number, NULL, NULL, NULL, NULL, NULL, NULL,
         jsonb_build_object('reason', v.reason, 'subject', v.subject, 'note', left(resolve_review.note, 2000),
                            'actor', session_user, 'status', o.status, 'effect', v_effect,
-                           'capacity_raised', v_raised),
+                           'capacity_raised', v_raised, 'refund_request', v_refund),
         NULL, NULL);
     RETURN jsonb_build_object('order_number', o.order_number, 'reason', v.reason, 'action', resolve_review.action,
                               'status', o.status, 'effect', v_effect, 'capacity_raised', v_raised,
-                              'needs_review', o.needs_review, 'actor', session_user);
+                              'needs_review', o.needs_review, 'actor', session_user,
+                              'refund_request', v_refund);
 END
 $$;
 
 COMMENT ON FUNCTION payments.resolve_review(text, text, text, text, text) IS
-    'A person''s decision on one open review (dismiss | accept | refund), logged with session_user; PM001, PM009, PM012';
+    'A person''s decision on one open review (dismiss | accept | refund | refunded_in_dashboard), logged with session_user; PM001, PM009, PM012';
 
 -- payments.open_reviews(order_number)
 -- The open reviews of one order, oldest first (every reason, not only one).

@@ -22,7 +22,7 @@ SELECT is((SELECT observed FROM a WHERE name = 'oldest_unfulfilled_paid_seconds'
 SELECT is((SELECT firing FROM a WHERE name = 'oldest_unfulfilled_paid_seconds'), true, 'past 900 seconds it fires');
 
 SELECT payments.resolve_review('T-1', 'chargeback', 'dismiss');
-SELECT payments.resolve_review('T-1', 'paid_after_release', 'refund');
+SELECT payments.resolve_review('T-1', 'paid_after_release', 'refunded_in_dashboard');
 CREATE TEMP TABLE b AS SELECT * FROM payments.alerts();
 SELECT is((SELECT observed || '/' || firing FROM b WHERE name = 'open_reviews'), '0.000/false',
           'resolved: no open review, no alert');

@@ -35,8 +35,8 @@ SELECT is(ARRAY[(test_helpers.ord('T-1')).needs_review, (test_helpers.ord('P-1')
 SELECT is_empty('SELECT * FROM payments.check_invariants()', 'still not a violation');
 
 -- people refund them: released, nothing left open
-SELECT payments.resolve_review('T-1', 'paid_after_release', 'refund'),
-       payments.resolve_review('P-1', 'paid_after_release', 'refund');
+SELECT payments.resolve_review('T-1', 'paid_after_release', 'refunded_in_dashboard'),
+       payments.resolve_review('P-1', 'paid_after_release', 'refunded_in_dashboard');
 SELECT is(ARRAY[test_helpers.status('T-1'), test_helpers.status('P-1')], ARRAY['refunded', 'refunded'],
           'refunded by people');
 SELECT is(test_helpers.slot_counts('S1') || ' ' || test_helpers.variant_counts('V1'), '2/0 1/0',

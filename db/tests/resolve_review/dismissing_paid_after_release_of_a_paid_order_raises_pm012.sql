@@ -16,7 +16,7 @@ SELECT throws_ok($$SELECT payments.resolve_review('T-1', 'paid_after_release', '
                  'dismiss of paid_after_release on a paid order raises PM012');
 SELECT is(test_helpers.review('T-1'), 'paid_after_release', 'the review stays open');
 SELECT is_empty($$SELECT * FROM payments.webhook_logs WHERE event_type = 'review_resolved'$$, 'nothing is logged');
-SELECT is(payments.resolve_review('T-1', 'paid_after_release', 'refund') ->> 'status', 'refunded',
+SELECT is(payments.resolve_review('T-1', 'paid_after_release', 'refunded_in_dashboard') ->> 'status', 'refunded',
           'refund is allowed');
 
 SELECT * FROM finish();

@@ -1,4 +1,4 @@
--- Rule: the action is dismiss, accept or refund (PM009 otherwise); accept
+-- Rule: the action is dismiss, accept, refund or refunded_in_dashboard (PM009 otherwise); accept
 -- only fulfils a paid_after_release order or takes an unpaid amount_mismatch
 -- order's money as enough, any other accept raises PM012; nothing changes.
 BEGIN;
