@@ -9,7 +9,7 @@
 -- claimed_until). Written only by payments.begin_checkout, finish_checkout and
 -- abandon_checkout. The token opens the customer's payment page (and the
 -- customer details sent with it): payments_readonly does not see it.
--- depends: 0005.leases
+-- depends: 0007.refunds
 
 CREATE TABLE payments.checkouts (
     order_id       bigint      PRIMARY KEY REFERENCES payments.orders (id),
