@@ -250,6 +250,8 @@ DECLARE
     v_stage smallint;
     o payments.orders;
     t payments.gateway_transactions;
+    v_rows payments.gateway_transactions[];
+    v_others jsonb;                     -- the order's other ledger rows (ledger_entry form)
     f record;
     v_outcome text;
     r payments.gateway_transactions;    -- the ledger row after the event
@@ -329,8 +331,14 @@ BEGIN
         v_decision := 'unknown_status';
         v_changed := false;
     ELSE
-        SELECT * INTO t FROM payments.gateway_transactions AS x
-         WHERE x.order_id = o.id AND x.transaction_id = v_tx;
+        -- this transaction's ledger row and the rest of the order's ledger, in one read
+        SELECT array_agg(x) FILTER (WHERE x.transaction_id = v_tx),
+               coalesce(jsonb_agg(payments_private.ledger_entry(x) ORDER BY x.transaction_id)
+                            FILTER (WHERE x.transaction_id <> v_tx), '[]'::jsonb)
+          INTO v_rows, v_others
+          FROM payments.gateway_transactions AS x
+         WHERE x.order_id = o.id;
+        t := v_rows[1];
         f := payments_private.event_facts(v_stage, v_payload);
         v_outcome := payments_private.decide_event(t.stage, t.midtrans_at, v_stage, f.midtrans_at, v_evidence);
 
@@ -369,8 +377,7 @@ BEGIN
         v_write := v_outcome IN ('new', 'advance') OR r.seen_paid IS DISTINCT FROM t.seen_paid
             OR r.refund_amount IS DISTINCT FROM t.refund_amount;
 
-        d := payments_private.derive(o, payments_private.ledger_of(o.id, v_tx)
-                                        || jsonb_build_array(payments_private.ledger_entry(r)));
+        d := payments_private.derive(o, v_others || jsonb_build_array(payments_private.ledger_entry(r)));
         v_status := d ->> 'status';
         v_delta := payments_private.review_delta(o.id, (d -> 'conditions')
             || CASE WHEN v_outcome = 'disagreement'

@@ -18,7 +18,7 @@ AS $$
 BEGIN
     PERFORM payments_private.require_row_limit(find_mismatches.max_rows, 'max_rows');
     RETURN QUERY
-    (SELECT o.repair, o.order_number, o.kind, o.status,
+    (SELECT o.repair, o.order_number::text, o.kind::text, o.status::text,
             jsonb_build_object('tickets_issued_at', o.tickets_issued_at,
                                'capacity_released_at', o.capacity_released_at,
                                'pickup_code', o.pickup_code IS NOT NULL,
@@ -28,7 +28,7 @@ BEGIN
       WHERE o.repair IS NOT NULL
       ORDER BY o.id LIMIT find_mismatches.max_rows)
     UNION ALL
-    (SELECT 'needs_gateway_status', o.order_number, o.kind, o.status,
+    (SELECT 'needs_gateway_status', o.order_number::text, o.kind::text, o.status::text,
             jsonb_build_object('expires_at', o.expires_at,
                                'gateway_checked_at', o.gateway_checked_at)
        FROM payments.orders AS o

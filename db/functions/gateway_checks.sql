@@ -18,7 +18,7 @@ AS $$
 BEGIN
     PERFORM payments_private.require_row_limit(orders_past_expiry.max_rows, 'max_rows');
     RETURN QUERY
-    SELECT o.order_number, o.expires_at, o.needs_review
+    SELECT o.order_number::text, o.expires_at, o.needs_review
       FROM payments.orders AS o
      WHERE o.status = 'pending' AND o.expires_at < now() - orders_past_expiry.expiry_grace
      ORDER BY o.expires_at

@@ -19,7 +19,7 @@ BEGIN
             USING ERRCODE = 'PM009';
     END IF;
     WHILE octet_length(random_bytes) < random_code.n_chars LOOP
-        uuid_bytes := decode(replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex');
+        uuid_bytes := uuid_send(pg_catalog.gen_random_uuid());
         -- bytes 7 and 9 carry the UUID version and variant bits: skip them
         random_bytes := random_bytes || substring(uuid_bytes FROM 1 FOR 6)
                                      || substring(uuid_bytes FROM 10 FOR 7);

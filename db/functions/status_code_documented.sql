@@ -111,10 +111,16 @@ PARALLEL SAFE
 AS $$
 DECLARE
     v jsonb := scrub_secrets.value;
+    v_text text := scrub_secrets.value::text;
     nested text;
 BEGIN
-    IF v IS NULL OR strpos(v::text, 'signature_key') = 0 THEN
+    IF v IS NULL OR strpos(v_text, 'signature_key') = 0 THEN
         RETURN v;
+    END IF;
+    -- the usual notification: one occurrence, the body's own member
+    IF jsonb_typeof(v) = 'object' AND v ? 'signature_key'
+       AND strpos(substr(v_text, strpos(v_text, 'signature_key') + 13), 'signature_key') = 0 THEN
+        RETURN v - 'signature_key';
     END IF;
     IF jsonb_typeof(v) = 'object' THEN
         v := v - 'signature_key';

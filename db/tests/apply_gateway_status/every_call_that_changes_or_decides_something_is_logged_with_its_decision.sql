@@ -17,7 +17,7 @@ SELECT test_helpers.gateway('T-1', 'settlement', NULL, 'tx-2', NULL, 'manual');
 SELECT is(test_helpers.decisions('T-1'),
           ARRAY['noop', 'unknown_status', 'paid', 'gateway_disagreement', 'flagged'],
           'every call is logged with its decision, no-ops included');
-SELECT is((SELECT array_agg(source ORDER BY id) FROM payments.webhook_logs WHERE order_number = 'T-1'),
+SELECT is((SELECT array_agg(source::text ORDER BY id) FROM payments.webhook_logs WHERE order_number = 'T-1'),
           ARRAY['webhook', 'sync', 'webhook', 'cron', 'manual'],
           'with its source; the reconcile answer that changed nothing is not logged');
 SELECT is((SELECT array_agg(transaction_id ORDER BY id) FROM payments.webhook_logs

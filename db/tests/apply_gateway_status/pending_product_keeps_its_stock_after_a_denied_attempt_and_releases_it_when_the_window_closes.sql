@@ -16,7 +16,7 @@ SELECT is(test_helpers.gateway('P-EXPIRE', 'expire') ->> 'decision', 'released',
 SELECT is(ARRAY[test_helpers.status('P-DENY'), test_helpers.status('P-CANCEL'), test_helpers.status('P-EXPIRE')],
           ARRAY['pending', 'failed', 'expired'], 'pending, failed, expired');
 SELECT is(test_helpers.variant_counts('V1'), '2/0', 'only the denied order still reserves its stock');
-SELECT is((SELECT array_agg(order_number ORDER BY order_number) FROM payments.orders
+SELECT is((SELECT array_agg(order_number::text ORDER BY order_number) FROM payments.orders
             WHERE stock_released_at IS NOT NULL), ARRAY['P-CANCEL', 'P-EXPIRE'],
           'stock_released_at is set on the closed ones');
 

@@ -19,7 +19,7 @@ SELECT is((SELECT predicate FROM predicates WHERE index = 'orders_repair_since_i
 SELECT is((SELECT predicate FROM predicates WHERE index = 'orders_shortfall_idx'), '(shortfall_at IS NOT NULL)',
           'orders_shortfall_idx: orders short of capacity / stock');
 SELECT is((SELECT predicate FROM predicates WHERE index = 'orders_pending_expires_idx'),
-          '(status = ''pending''::text)', 'orders_pending_expires_idx: pending orders');
+          '((status)::text = ''pending''::text)', 'orders_pending_expires_idx: pending orders');
 SELECT results_eq($$SELECT index, substring(def FROM ' USING btree \((\w+)\)') FROM predicates
                     WHERE index IN ('orders_repair_idx', 'orders_repair_since_idx', 'orders_shortfall_idx',
                                     'orders_pending_expires_idx') ORDER BY index$$,

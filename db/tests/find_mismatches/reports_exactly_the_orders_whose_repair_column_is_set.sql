@@ -24,13 +24,13 @@ UPDATE payments.gateway_transactions AS t SET transaction_status = 'deny', stage
 UPDATE payments.orders SET status = 'pending' WHERE order_number IN ('T-HOLD', 'P-HOLD');
 SELECT test_helpers.gateway('T-FINE', 'settlement'), test_helpers.gateway('P-FINE', 'expire');
 
-SELECT results_eq($$SELECT order_number, repair FROM payments.orders WHERE repair IS NOT NULL ORDER BY id$$,
+SELECT results_eq($$SELECT order_number::text, repair FROM payments.orders WHERE repair IS NOT NULL ORDER BY id$$,
                   $$VALUES ('T-FIX', 'fix_ticket_issued'), ('T-RELEASE', 'release_capacity'),
                            ('T-HOLD', 'hold_capacity'), ('P-FIX', 'fix_pickup_code'),
                            ('P-RELEASE', 'release_stock'), ('P-HOLD', 'hold_stock')$$,
                   'setup: the repair column names one repair per broken order');
 SELECT results_eq($$SELECT order_number, check_name FROM payments.find_mismatches()$$,
-                  $$SELECT order_number, repair FROM payments.orders WHERE repair IS NOT NULL ORDER BY id$$,
+                  $$SELECT order_number::text, repair FROM payments.orders WHERE repair IS NOT NULL ORDER BY id$$,
                   'find_mismatches reports exactly those, check_name = repair');
 SELECT results_eq($$SELECT check_name, status FROM payments.find_mismatches() WHERE order_number LIKE '%HOLD'$$,
                   $$VALUES ('hold_capacity', 'pending'), ('hold_stock', 'pending')$$,

@@ -17,7 +17,7 @@ SELECT results_eq($$SELECT event_type, outcome, signature_valid FROM payments.we
                            ('confirmation_unavailable', '503', true), ('confirmation_not_found', '404', true),
                            ('confirmation_mismatch', '400', true)$$,
                   'each event_type carries its own outcome and signature_valid');
-SELECT is((SELECT array_agg(DISTINCT source) FROM payments.webhook_logs), ARRAY['webhook'], 'source is webhook');
+SELECT is((SELECT array_agg(DISTINCT source::text) FROM payments.webhook_logs), ARRAY['webhook'], 'source is webhook');
 SELECT is((SELECT count(*) FROM payments.webhook_logs WHERE run_id IS NOT NULL), 0::bigint, 'no run attached');
 SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'payments.log_rejection'::regproc),
           ARRAY['event_type', 'order_number', 'detail', 'payload', 'transaction_status', 'status_code'],

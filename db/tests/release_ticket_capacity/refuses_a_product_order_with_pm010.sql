@@ -3,6 +3,9 @@
 -- sends each kind to its own release.
 BEGIN;
 SELECT plan(5);
+-- an order kind the schema does not know yet: the kind domain's rule is dropped
+-- inside this rolled-back transaction, as a new kind added without its effects
+ALTER DOMAIN payments.order_kind DROP CONSTRAINT order_kind_check;
 
 SELECT test_helpers.variant('V1', 10);
 SELECT test_helpers.product_order('P-1', 'V1', 1);
