@@ -55,13 +55,13 @@ ALTER TABLE payments.tickets
 ALTER TABLE payments.ticket_order_items
     ALTER COLUMN quantity TYPE integer,
     ALTER COLUMN unit_price TYPE numeric(14,2),
-    ADD CONSTRAINT ticket_order_items_quantity_check CHECK (quantity > 0),
+    ADD CONSTRAINT ticket_order_items_quantity_check CHECK (quantity >= 0),
     ADD CONSTRAINT ticket_order_items_unit_price_check CHECK (unit_price >= 0);
 
 ALTER TABLE payments.product_order_items
     ALTER COLUMN quantity TYPE integer,
     ALTER COLUMN unit_price TYPE numeric(14,2),
-    ADD CONSTRAINT product_order_items_quantity_check CHECK (quantity > 0),
+    ADD CONSTRAINT product_order_items_quantity_check CHECK (quantity >= 0),
     ADD CONSTRAINT product_order_items_unit_price_check CHECK (unit_price >= 0);
 
 ALTER TABLE payments.ticket_slots
@@ -101,5 +101,5 @@ END
 $$;
 
 DROP DOMAIN payments.order_number, payments.order_kind, payments.order_status, payments.currency_code,
-    payments.positive_amount, payments.nonnegative_amount, payments.positive_integer, payments.catalog_code,
+    payments.positive_amount, payments.nonnegative_amount, payments.positive_integer, payments.item_quantity, payments.catalog_code,
     payments.ledger_stage, payments.ticket_status, payments.log_source;

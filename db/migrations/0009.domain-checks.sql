@@ -27,6 +27,8 @@ CREATE DOMAIN payments.currency_code AS text CHECK (VALUE ~ '^[A-Z]{3}$');
 CREATE DOMAIN payments.positive_amount AS numeric(14,2) CHECK (VALUE > 0);
 CREATE DOMAIN payments.nonnegative_amount AS numeric(14,2) CHECK (VALUE >= 0);
 CREATE DOMAIN payments.positive_integer AS integer CHECK (VALUE > 0);
+-- an item's quantity: 0 once every unit went back in a refund (0007.refunds)
+CREATE DOMAIN payments.item_quantity AS integer CHECK (VALUE >= 0);
 CREATE DOMAIN payments.catalog_code AS text CHECK (VALUE <> '');
 CREATE DOMAIN payments.ledger_stage AS smallint
     CHECK (VALUE IN (10, 11, 20, 21, 22, 30, 31, 32, 33, 40, 41, 42, 43));
@@ -88,13 +90,13 @@ ALTER TABLE payments.tickets
 ALTER TABLE payments.ticket_order_items
     DROP CONSTRAINT ticket_order_items_quantity_check,
     DROP CONSTRAINT ticket_order_items_unit_price_check,
-    ALTER COLUMN quantity TYPE payments.positive_integer,
+    ALTER COLUMN quantity TYPE payments.item_quantity,
     ALTER COLUMN unit_price TYPE payments.nonnegative_amount;
 
 ALTER TABLE payments.product_order_items
     DROP CONSTRAINT product_order_items_quantity_check,
     DROP CONSTRAINT product_order_items_unit_price_check,
-    ALTER COLUMN quantity TYPE payments.positive_integer,
+    ALTER COLUMN quantity TYPE payments.item_quantity,
     ALTER COLUMN unit_price TYPE payments.nonnegative_amount;
 
 ALTER TABLE payments.ticket_slots
