@@ -106,3 +106,8 @@ END
 $$;
 GRANT SELECT (id, order_item_id, code, status) ON payments.tickets TO payments_bearer_codes;
 GRANT SELECT (id, order_number, pickup_code, status) ON payments.orders TO payments_bearer_codes;
+
+-- the clock (migration 0006): readers (and so operators, and the audit views
+-- they read) may ask what time the product runs on; nobody may move it
+-- (payments.advance_clock is for the owner, i.e. tests and the demo)
+GRANT EXECUTE ON FUNCTION payments.clock_now() TO payments_readonly;

@@ -34,8 +34,8 @@ def normalized_dump(server: Server, url: str) -> str:
 def test_migrate_twice_changes_nothing(pg_server: Server, empty_db_url: str) -> None:
     first = payments("migrate", "--database-url", empty_db_url)
     assert first.returncode == 0, first.stderr
-    assert ("applied 0001.create-schema, 0002.roles, 0003.trust-boundary, 0004.money-ledger, 0005.leases"
-            in first.stdout)
+    assert ("applied 0001.create-schema, 0002.roles, 0003.trust-boundary, 0004.money-ledger, 0005.leases,"
+            " 0006.clock-catalog" in first.stdout)
     dump_after_first = normalized_dump(pg_server, empty_db_url)
 
     second = payments("migrate", "--json", env={"PAYMENTS_DATABASE_URL": empty_db_url})
@@ -58,8 +58,8 @@ def test_rollback_then_migrate_restores_the_same_schema(pg_server: Server, empty
     assert payments("migrate", "--database-url", empty_db_url).returncode == 0
     before = normalized_dump(pg_server, empty_db_url)
 
-    for migration in ("0005.leases", "0004.money-ledger", "0003.trust-boundary", "0002.roles",
-                      "0001.create-schema"):
+    for migration in ("0006.clock-catalog", "0005.leases", "0004.money-ledger", "0003.trust-boundary",
+                      "0002.roles", "0001.create-schema"):
         down = payments("migrate", "--rollback", "--database-url", empty_db_url)
         assert down.returncode == 0, down.stderr
         assert f"rolled back {migration}" in down.stdout

@@ -20,7 +20,7 @@ RETURNS jsonb LANGUAGE sql AS $$
     SELECT payments.create_ticket_order(ticket_order.order_number,
         jsonb_build_array(jsonb_build_object('slot', ticket_order.slot_code,
                                              'quantity', ticket_order.quantity)),
-        now() + interval '1 hour', ticket_order.amount)
+        payments.clock_now() + interval '1 hour', ticket_order.amount)
 $$;
 
 -- a pending product order for one variant
@@ -30,7 +30,7 @@ RETURNS jsonb LANGUAGE sql AS $$
     SELECT payments.create_product_order(product_order.order_number,
         jsonb_build_array(jsonb_build_object('sku', product_order.sku,
                                              'quantity', product_order.quantity)),
-        now() + interval '1 hour', product_order.amount)
+        payments.clock_now() + interval '1 hour', product_order.amount)
 $$;
 
 -- the status_code Midtrans sends with a status in a notification (and the
