@@ -100,7 +100,7 @@ def prepare_database(url: str, reset: bool) -> None:
                             "tables, so it refuses (use --reset-database if this is a scratch database)")
         conn.execute("TRUNCATE payments.tickets, payments.ticket_order_items, payments.product_order_items,"
                      " payments.webhook_logs, payments.runs, payments.orders, payments.ticket_slots,"
-                     " payments.product_variants RESTART IDENTITY CASCADE")
+                     " payments.product_variants, payments.catalog_changes RESTART IDENTITY CASCADE")
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -413,10 +413,9 @@ def run_demo(database_url: str | None, reset: bool, workdir: Path) -> int:
         click.echo(f"Schema:   {result.summary()}")
         shop = Shop(url)
         stack_ctx.callback(shop.close)
-        shop.conn.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES"
-                          " ('FRI-NIGHT', 100), ('SAT-MATINEE', 2)")
-        shop.conn.execute("INSERT INTO payments.product_variants (sku, name, stock) VALUES"
-                          " ('SHIRT-M', 'Tour T-shirt, M', 20)")
+        shop.conn.execute("SELECT payments.create_ticket_slot('FRI-NIGHT', 100),"
+                          " payments.create_ticket_slot('SAT-MATINEE', 2)")
+        shop.conn.execute("SELECT payments.create_product_variant('SHIRT-M', 20, 'Tour T-shirt, M')")
         running = stack_ctx.enter_context(running_stack(url, workdir / "demo-logs"))
         click.echo(f"Running:  Midtrans simulator {running.sim}, payments serve {running.webhook}")
         click.echo("Shop:     Friday night show (100 seats), Saturday matinee (2 seats), 20 tour T-shirts")

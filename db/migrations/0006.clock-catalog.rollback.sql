@@ -1,4 +1,5 @@
--- Rollback of 0006: the column defaults read the server's clock again (an
+-- Rollback of 0006: the catalog functions and their log go (slots and
+-- variants stay as they are); the column defaults read the server's clock again (an
 -- offset, if the clock was moved, is forgotten: rows written meanwhile keep
 -- their times) and the clock goes. The functions of this release stop
 -- working until `payments migrate` runs a matching release again.
@@ -18,6 +19,14 @@ ALTER TABLE payments.product_variants
 ALTER TABLE payments.ticket_slots
     ALTER COLUMN created_at SET DEFAULT now(),
     ALTER COLUMN updated_at SET DEFAULT now();
+DROP FUNCTION IF EXISTS payments.create_ticket_slot(text, integer, timestamptz, text);
+DROP FUNCTION IF EXISTS payments.create_product_variant(text, integer, text, text);
+DROP FUNCTION IF EXISTS payments.change_capacity(text, integer, text);
+DROP FUNCTION IF EXISTS payments.change_stock(text, integer, text);
+DROP FUNCTION IF EXISTS payments_private.require_catalog_key(text, text);
+DROP FUNCTION IF EXISTS payments_private.require_catalog_amount(integer, text);
+DROP FUNCTION IF EXISTS payments_private.require_catalog_note(text);
+DROP TABLE payments.catalog_changes;
 -- the audit view of db/views/audit.sql as the previous release had it
 CREATE OR REPLACE VIEW payments.audit_recent_repairs AS
 SELECT l.created_at, l.source, l.event_type, l.order_number, l.outcome, l.detail, l.run_id

@@ -17,6 +17,12 @@
 -- inlined it, in every session. These functions live here, not in
 -- db/functions, because column defaults depend on them and `payments migrate`
 -- must never reset the offset.
+--
+-- The catalog: ticket slots and product variants are created and their
+-- capacity / stock changed only through payments.create_ticket_slot,
+-- create_product_variant, change_capacity and change_stock (operators and
+-- the owner), each change logged in payments.catalog_changes with who made
+-- it. See docs/SQL_API.md ("Catalog").
 -- depends: 0005.leases
 
 CREATE TABLE payments.clock (
@@ -77,3 +83,22 @@ ALTER TABLE payments.webhook_logs
     ALTER COLUMN created_at SET DEFAULT payments_private.wall_clock();
 ALTER TABLE payments.order_reviews
     ALTER COLUMN opened_at SET DEFAULT payments_private.clock();
+
+-- Every catalog change, append-only: written only by the catalog functions.
+CREATE TABLE payments.catalog_changes (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at           timestamptz NOT NULL DEFAULT payments_private.clock(),
+    actor        text        NOT NULL,
+    kind         text        NOT NULL CHECK (kind IN ('slot_created', 'capacity_changed',
+                                                      'variant_created', 'stock_changed')),
+    resource     text        NOT NULL,   -- the slot's code / the variant's sku
+    resource_id  bigint      NOT NULL,   -- ticket_slots.id / product_variants.id
+    delta        integer     NOT NULL,
+    before       integer     NOT NULL,
+    after        integer     NOT NULL,
+    note         text        CHECK (length(note) <= 2000),
+    CHECK (after = before + delta AND after >= 0)
+);
+CREATE INDEX catalog_changes_resource_idx ON payments.catalog_changes (kind, resource_id, id);
+COMMENT ON TABLE payments.catalog_changes IS
+    'Who created a slot / variant or changed its capacity / stock, when, by how much (before, after)';

@@ -4,13 +4,13 @@ CREATE SCHEMA IF NOT EXISTS test_helpers;
 -- a ticket slot with the given capacity; returns its id
 CREATE OR REPLACE FUNCTION test_helpers.slot(code text, capacity integer DEFAULT 10)
 RETURNS bigint LANGUAGE sql AS $$
-    INSERT INTO payments.ticket_slots (code, capacity) VALUES (slot.code, slot.capacity) RETURNING id
+    SELECT s.id FROM payments.create_ticket_slot(slot.code, slot.capacity) AS s
 $$;
 
 -- a product variant with the given stock; returns its id
 CREATE OR REPLACE FUNCTION test_helpers.variant(sku text, stock integer DEFAULT 10)
 RETURNS bigint LANGUAGE sql AS $$
-    INSERT INTO payments.product_variants (sku, stock) VALUES (variant.sku, variant.stock) RETURNING id
+    SELECT v.id FROM payments.create_product_variant(variant.sku, variant.stock) AS v
 $$;
 
 -- a pending ticket order for one slot (100000.00 per order by default)
