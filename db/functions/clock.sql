@@ -44,6 +44,11 @@ BEGIN
        SET ahead_by = c.ahead_by + advance_clock.by, moved_at = clock_timestamp(), moved_by = session_user
      WHERE c.one
     RETURNING c.ahead_by INTO v_ahead;
+    IF NOT FOUND THEN   -- the row was deleted by hand: the offset in effect is the base
+        INSERT INTO payments.clock (one, ahead_by, moved_at, moved_by)
+        VALUES (true, payments_private.clock_offset() + advance_clock.by, clock_timestamp(), session_user)
+        RETURNING ahead_by INTO v_ahead;
+    END IF;
     EXECUTE format('CREATE OR REPLACE FUNCTION payments_private.clock_offset() RETURNS interval'
                    ' LANGUAGE sql STABLE PARALLEL SAFE AS %L',
                    format('SELECT %L::interval', v_ahead));

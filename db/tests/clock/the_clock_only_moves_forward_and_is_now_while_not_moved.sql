@@ -3,7 +3,7 @@
 -- zero or negative), moves add up, each move is recorded with who made it,
 -- and a rollback undoes the move.
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 
 SELECT is(payments.clock_now(), now(), 'offset 0: clock_now() is now()');
 SELECT is(payments_private.clock(), now(), 'and the internal clock() too');
@@ -23,6 +23,11 @@ SELECT ok(payments_private.wall_clock() > clock_timestamp() + interval '1 day 29
           'wall_clock() moved with it');
 SELECT ok((SELECT ahead_by = interval '1 day 30 minutes' AND moved_by = session_user FROM payments.clock),
           'payments.clock records the offset and who moved it');
+DELETE FROM payments.clock;   -- by hand: the offset in effect stays the base
+SELECT payments.advance_clock('1 minute');
+SELECT ok((SELECT ahead_by = interval '1 day 31 minutes' FROM payments.clock)
+          AND payments.clock_now() = now() + interval '1 day 31 minutes',
+          'a deleted clock row is recreated from the offset in effect: never backwards');
 ROLLBACK TO SAVEPOINT moved;
 SELECT is(payments.clock_now(), now(), 'a rolled-back move never happened');
 
