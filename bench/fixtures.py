@@ -51,6 +51,8 @@ def payload_sql_literal() -> str:
 
 def make_slots(conn: psycopg.Connection, prefix: str, count: int, capacity: int) -> int:
     """``count`` slots ``{prefix}-1..count``; returns the first slot id (ids are consecutive)."""
+    # one bulk INSERT, not payments.create_ticket_slot per slot: fixtures make hundreds of slots
+    # with consecutive ids at once, and the bench measures orders, not the catalog
     with conn.transaction():
         first = conn.execute(
             "INSERT INTO payments.ticket_slots (code, capacity, starts_at)"
@@ -201,7 +203,7 @@ def load_orders(conn: psycopg.Connection, lo: int, hi: int, first_slot: int, fir
 def make_catalogue(conn: psycopg.Connection, prefix: str) -> tuple[int, int]:
     """Slots and variants with room for a million orders; returns the first slot and variant ids."""
     first_slot = make_slots(conn, prefix, HISTORY_SLOTS, 100_000_000)
-    first_variant = conn.execute(
+    first_variant = conn.execute(  # bulk, like make_slots
         "INSERT INTO payments.product_variants (sku, stock)"
         " SELECT %s || '-SKU-' || g, 100000000 FROM generate_series(1, %s) AS g RETURNING id",
         (prefix, HISTORY_VARIANTS)).fetchall()[0][0]

@@ -199,7 +199,7 @@ def settle_hot(conn: psycopg.Connection, prefix: str, count: int) -> list[float]
 def hot_slot_during_batch(ctx: Context, rep: Reporter) -> None:
     expires = datetime.now(UTC) + timedelta(hours=1)
     with ctx.database("payments_bench_hot") as url, psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('HOT', 1000000)")
+        conn.execute("SELECT payments.create_ticket_slot('HOT', 1000000)")
         conn.execute("SELECT payments.create_ticket_order('BROKEN-' || g, %s, %s, 1000)"
                      "  FROM generate_series(1, %s) AS g",
                      (Jsonb([{"slot": "HOT", "quantity": 1}]), expires, HOT_BATCH))

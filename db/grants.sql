@@ -123,3 +123,18 @@ END
 $$;
 GRANT SELECT (id, order_item_id, code, status) ON payments.tickets TO payments_bearer_codes;
 GRANT SELECT (id, order_number, pickup_code, status) ON payments.orders TO payments_bearer_codes;
+
+-- the clock (migration 0006): readers (and so operators, and the audit views
+-- they read) may ask what time the product runs on; nobody may move it
+-- (payments.advance_clock is for the owner, i.e. tests and the demo)
+GRANT EXECUTE ON FUNCTION payments.clock_now() TO payments_readonly;
+
+-- the catalog (migration 0006): operators create slots / variants and change
+-- capacity / stock (each change logged in payments.catalog_changes, which
+-- readers see); the runner does not
+GRANT EXECUTE ON FUNCTION
+    payments.create_ticket_slot(text, integer, timestamptz, text),
+    payments.create_product_variant(text, integer, text, text),
+    payments.change_capacity(text, integer, text),
+    payments.change_stock(text, integer, text)
+TO payments_operator;

@@ -31,7 +31,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +100,7 @@ def prepare_database(url: str, reset: bool) -> None:
                             "tables, so it refuses (use --reset-database if this is a scratch database)")
         conn.execute("TRUNCATE payments.tickets, payments.ticket_order_items, payments.product_order_items,"
                      " payments.webhook_logs, payments.runs, payments.orders, payments.ticket_slots,"
-                     " payments.product_variants RESTART IDENTITY CASCADE")
+                     " payments.product_variants, payments.catalog_changes RESTART IDENTITY CASCADE")
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -211,15 +210,16 @@ class Shop:
         row = self.conn.execute(query, params).fetchone()
         return None if row is None else next(iter(row.values()))
 
+    # a 30-minute hold on the product's clock (payments.clock_now()), which the demo moves forward
     def ticket_order(self, number: str, slot: str, quantity: int, amount: int) -> None:
-        self.conn.execute("SELECT payments.create_ticket_order(%s, %s, %s, %s)",
-                          (number, Jsonb([{"slot": slot, "quantity": quantity}]),
-                           datetime.now(UTC) + timedelta(minutes=30), amount))
+        self.conn.execute("SELECT payments.create_ticket_order(%s, %s,"
+                          " payments.clock_now() + interval '30 minutes', %s)",
+                          (number, Jsonb([{"slot": slot, "quantity": quantity}]), amount))
 
     def product_order(self, number: str, sku: str, quantity: int, amount: int) -> None:
-        self.conn.execute("SELECT payments.create_product_order(%s, %s, %s, %s)",
-                          (number, Jsonb([{"sku": sku, "quantity": quantity}]),
-                           datetime.now(UTC) + timedelta(minutes=30), amount))
+        self.conn.execute("SELECT payments.create_product_order(%s, %s,"
+                          " payments.clock_now() + interval '30 minutes', %s)",
+                          (number, Jsonb([{"sku": sku, "quantity": quantity}]), amount))
 
     def status(self, number: str) -> str:
         return self.one("SELECT status FROM payments.orders WHERE order_number = %s", number)
@@ -251,10 +251,10 @@ class Shop:
                         " JOIN payments.orders AS o ON o.id = r.order_id"
                         " WHERE o.order_number = %s AND r.resolved_at IS NULL", number)
 
-    def expire_clock(self, *numbers: str) -> None:
-        """Stand-in for waiting 30 minutes: move these orders' expiry into the past."""
-        self.conn.execute("UPDATE payments.orders SET expires_at = now() - interval '1 minute'"
-                          " WHERE order_number = ANY(%s)", (list(numbers),))
+    def pass_time(self, minutes: int) -> None:
+        """Instead of waiting: move the product's clock forward (payments.advance_clock, the owner's
+        test and demo function). Every pending order whose hold runs out meanwhile is past expiry."""
+        self.conn.execute("SELECT payments.advance_clock(make_interval(mins => %s))", (minutes,))
 
     def snapshot(self) -> dict[str, Any]:
         q = self.one
@@ -319,8 +319,8 @@ def play(stack: Stack, shop: Shop, say: Narrator) -> list[str]:
     seats, shirts = shop.slot("FRI-NIGHT"), shop.variant("SHIRT-M")
     say.say(f"Citra reserves 3 seats (DEMO-T2), Dewi 2 shirts (DEMO-P2), and neither pays. Held now: "
             f"{seats['reserved']} seats, {shirts['reserved_stock']} shirts.")
-    say.say("Their 30 minutes run out (the demo moves the clock forward).")
-    shop.expire_clock("DEMO-T2", "DEMO-P2")
+    say.say("31 minutes pass (the demo moves the database's clock forward): their 30 minutes run out.")
+    shop.pass_time(31)
     totals = stack.command("reconcile", "--once")
     say.say(f"`payments reconcile --once` asks Midtrans, expires the two payments there first "
             f"({totals.get('expired_at_midtrans', 0)} expired), then releases.")
@@ -370,7 +370,7 @@ def play(stack: Stack, shop: Shop, say: Narrator) -> list[str]:
     say.title("A payment arrives after the order was released and the show sold out")
     shop.ticket_order("DEMO-T5", "SAT-MATINEE", 2, 300000)
     stack.control("/transactions", {"order_id": "DEMO-T5", "gross_amount": 300000})
-    shop.expire_clock("DEMO-T5")
+    shop.pass_time(31)
     stack.command("reconcile", "--once")
     say.say("Fajar's order DEMO-T5 for the 2-seat matinee expired and was released;")
     shop.ticket_order("DEMO-T6", "SAT-MATINEE", 2, 300000)
@@ -413,10 +413,9 @@ def run_demo(database_url: str | None, reset: bool, workdir: Path) -> int:
         click.echo(f"Schema:   {result.summary()}")
         shop = Shop(url)
         stack_ctx.callback(shop.close)
-        shop.conn.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES"
-                          " ('FRI-NIGHT', 100), ('SAT-MATINEE', 2)")
-        shop.conn.execute("INSERT INTO payments.product_variants (sku, name, stock) VALUES"
-                          " ('SHIRT-M', 'Tour T-shirt, M', 20)")
+        shop.conn.execute("SELECT payments.create_ticket_slot('FRI-NIGHT', 100),"
+                          " payments.create_ticket_slot('SAT-MATINEE', 2)")
+        shop.conn.execute("SELECT payments.create_product_variant('SHIRT-M', 20, 'Tour T-shirt, M')")
         running = stack_ctx.enter_context(running_stack(url, workdir / "demo-logs"))
         click.echo(f"Running:  Midtrans simulator {running.sim}, payments serve {running.webhook}")
         click.echo("Shop:     Friday night show (100 seats), Saturday matinee (2 seats), 20 tour T-shirts")

@@ -50,8 +50,8 @@ def race(url: str, callers: int = 50) -> dict:
                    " payments.gateway_transactions, payments.order_reviews, payments.webhook_logs,"
                    " payments.runs, payments.orders, payments.ticket_slots, payments.product_variants"
                    " RESTART IDENTITY CASCADE")
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('A', 100)")
-        db.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('V', 100)")
+        db.execute("SELECT payments.create_ticket_slot('A', 100)")
+        db.execute("SELECT payments.create_product_variant('V', 100)")
         db.execute("SELECT payments.create_ticket_order('RACE-1', %s, %s, 300000)",
                    (Jsonb([{"slot": "A", "quantity": 3}]), datetime.now(UTC) + timedelta(hours=1)))
         db.execute("SELECT payments.create_product_order('RACE-2', %s, %s, 300000)",

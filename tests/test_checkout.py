@@ -65,8 +65,7 @@ def sim() -> Iterator[str]:
 
 @pytest.fixture
 def shop(db: psycopg.Connection) -> psycopg.Connection:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 5)")
-    db.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('TEE-M', 3)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 5), payments.create_product_variant('TEE-M', 3)")
     return db
 
 

@@ -35,7 +35,7 @@ def _invariants(db: psycopg.Connection) -> list:
 
 
 def test_fifty_simultaneous_settlements_issue_tickets_once(db, race_url) -> None:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('A', 10), ('B', 10)")
+    db.execute("SELECT payments.create_ticket_slot('A', 10), payments.create_ticket_slot('B', 10)")
     db.execute(
         "SELECT payments.create_ticket_order('RACE-1', %s, %s, 250000)",
         (Jsonb([{"slot": "A", "quantity": 3}, {"slot": "B", "quantity": 2}]), _future()),
@@ -83,7 +83,7 @@ def test_fifty_simultaneous_settlements_issue_tickets_once(db, race_url) -> None
 
 
 def test_three_hundred_buyers_for_one_hundred_seats(db, race_url) -> None:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('HALL', 100)")
+    db.execute("SELECT payments.create_ticket_slot('HALL', 100)")
     buyers, connections = 300, 32
     local = threading.local()
     opened: list[psycopg.Connection] = []
@@ -126,7 +126,7 @@ def test_multi_slot_orders_in_any_item_order_never_deadlock(db, race_url) -> Non
     """Items listed in random order still lock slots in id order: no 40P01."""
     codes = [f"S{i}" for i in range(6)]
     for code in codes:
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES (%s, 60)", (code,))
+        db.execute("SELECT payments.create_ticket_slot(%s, 60)", (code,))
     rng = random.Random(7)
     orders = []
     for i in range(240):
@@ -172,7 +172,7 @@ def test_late_settlement_racing_expire_order_never_both(db, race_url, round_) ->
     even_if_live => true) (what reconciliation does when Midtrans has nothing
     more to say): whoever wins, the order ends paid with exactly its tickets
     and the capacity counted once."""
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('EVE', 5)")
+    db.execute("SELECT payments.create_ticket_slot('EVE', 5)")
     db.execute("SELECT payments.create_ticket_order('LATE-1', %s, %s, 100000)",
                (Jsonb([{"slot": "EVE", "quantity": 2}]), _future()))
     pending = db.execute(
@@ -227,7 +227,7 @@ def test_deny_racing_a_settlement_of_another_attempt_never_releases(db, race_url
     open. The deny of a first attempt and the settlement of a second one
     race: in either order the settlement is an ordinary payment (never a late
     one), the capacity is never handed back, the tickets are issued once."""
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('DNY', 2)")
+    db.execute("SELECT payments.create_ticket_slot('DNY', 2)")
     db.execute("SELECT payments.create_ticket_order('DENY-1', %s, %s, 100000)",
                (Jsonb([{"slot": "DNY", "quantity": 2}]), _future()))
     db.execute("SELECT payments.apply_gateway_status('DENY-1', 'pending', NULL, '100000.00', 'tx-first',"
@@ -272,7 +272,7 @@ def test_concurrent_reconcile_local_calls_repair_each_order_once(db, race_url) -
     repairs: paid orders (their payment is in the ledger) missing their
     tickets, orders closed locally still holding capacity, and orders marked
     paid by foreign code with no payment anywhere (corrected, never fulfilled)."""
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('R', 500)")
+    db.execute("SELECT payments.create_ticket_slot('R', 500)")
     for i in range(220):
         db.execute("SELECT payments.create_ticket_order(%s, %s, %s, 1)",
                    (f"REP-{i}", Jsonb([{"slot": "R", "quantity": 1}]), _future()))
@@ -318,4 +318,77 @@ def test_concurrent_reconcile_local_calls_repair_each_order_once(db, race_url) -
         " WHERE i.order_id > 200").fetchone()[0] == 0, "a status no payment supports is never fulfilled"
     assert db.execute("SELECT reserved, sold FROM payments.ticket_slots").fetchone() == (20, 100)
     assert db.execute("SELECT count(*) FROM payments.tickets WHERE status = 'active'").fetchone()[0] == 100
+    assert _invariants(db) == []
+
+
+def _race(race_url: str, calls: list[tuple[str, tuple]]) -> Counter:
+    """Every call on its own connection, all released at once; outcome 'ok' or the SQLSTATE."""
+    barrier = threading.Barrier(len(calls))
+    conns = [runner_db.connect(race_url, autocommit=True) for _ in calls]
+
+    def call(i: int) -> str:
+        query, params = calls[i]
+        barrier.wait()
+        try:
+            conns[i].execute(query, params)
+            return "ok"
+        except psycopg.Error as exc:
+            return exc.sqlstate or "?"
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            return Counter(pool.map(call, range(len(calls))))
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_concurrent_capacity_and_stock_decreases_never_go_below_what_orders_hold(db, race_url) -> None:
+    """20 operators at once each take one seat and one shirt away from a slot
+    of 10 (4 reserved) and a variant of 10 (4 reserved): each decrease alone
+    fits, together they do not. The row lock makes them queue; exactly 6 of
+    each pass, the rest get PM019 (never the CHECK's 23514), and the log has
+    one row per decrease that passed."""
+    db.execute("SELECT payments.create_ticket_slot('CUT', 10), payments.create_product_variant('CUT-V', 10)")
+    db.execute("SELECT payments.create_ticket_order('CUT-T', %s, %s, 1)",
+               (Jsonb([{"slot": "CUT", "quantity": 4}]), _future()))
+    db.execute("SELECT payments.create_product_order('CUT-P', %s, %s, 1)",
+               (Jsonb([{"sku": "CUT-V", "quantity": 4}]), _future()))
+    outcomes = _race(race_url, [("SELECT payments.change_capacity('CUT', -1, %s)", (f"op {i}",))
+                                for i in range(20)]
+                     + [("SELECT payments.change_stock('CUT-V', -1, %s)", (f"op {i}",)) for i in range(20)])
+    assert outcomes == {"ok": 12, "PM019": 28}, outcomes
+    assert db.execute("SELECT capacity, reserved, sold FROM payments.ticket_slots").fetchone() == (4, 4, 0)
+    assert db.execute("SELECT stock, reserved_stock, sold FROM payments.product_variants"
+                      ).fetchone() == (4, 4, 0)
+    assert db.execute("SELECT kind, count(*), sum(delta), min(after) FROM payments.catalog_changes"
+                      " WHERE kind LIKE '%changed' GROUP BY kind ORDER BY kind").fetchall() == [
+        ("capacity_changed", 6, -6, 4), ("stock_changed", 6, -6, 4)]
+    assert _invariants(db) == []
+
+
+def test_capacity_decreases_racing_buyers_never_oversell(db, race_url) -> None:
+    """30 buyers (one seat each) and 30 operators (one seat less each) at once
+    on a slot of 40: 60 seats asked of 40. Whatever the interleaving, seats
+    held never exceed capacity, every refusal is PM003 or PM019, and each
+    successful call is counted exactly once (capacity = 40 - decreases,
+    reserved = orders). Once anyone was refused the slot is exactly full."""
+    db.execute("SELECT payments.create_ticket_slot('RACE-CAP', 40)")
+    calls = []
+    for i in range(30):
+        calls.append(("SELECT payments.create_ticket_order(%s, %s, %s, 1)",
+                      (f"RC-{i}", Jsonb([{"slot": "RACE-CAP", "quantity": 1}]), _future())))
+        calls.append(("SELECT payments.change_capacity('RACE-CAP', -1)", ()))
+    outcomes = _race(race_url, calls)
+    assert set(outcomes) <= {"ok", "PM003", "PM019"}, outcomes
+    capacity, reserved, sold = db.execute(
+        "SELECT capacity, reserved, sold FROM payments.ticket_slots").fetchone()
+    orders = db.execute("SELECT count(*) FROM payments.orders").fetchone()[0]
+    decreases = db.execute("SELECT count(*) FROM payments.catalog_changes"
+                           " WHERE kind = 'capacity_changed'").fetchone()[0]
+    assert orders + decreases == outcomes["ok"]
+    assert reserved == orders and sold == 0 and capacity == 40 - decreases
+    assert reserved + sold <= capacity
+    assert outcomes["PM003"] + outcomes["PM019"] == 60 - outcomes["ok"] > 0
+    assert reserved == capacity, "a refusal happened, so the slot ended exactly full"
     assert _invariants(db) == []

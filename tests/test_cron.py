@@ -27,7 +27,7 @@ def test_install_is_idempotent_runs_the_repair_and_removes(pg_server, pg_cron, d
                      "SELECT payments.prune_logs(10000, 'cron')", dbname)]
 
     # a paid order (its payment is in the ledger) missing its tickets: what the job is for
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('C', 5)")
+    db.execute("SELECT payments.create_ticket_slot('C', 5)")
     db.execute("SELECT payments.create_ticket_order('CRON-1', %s, now() + interval '1 hour', 10)",
                (Jsonb([{"slot": "C", "quantity": 2}]),))
     db.execute("INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status,"

@@ -220,7 +220,7 @@ def test_creation_settlement_and_two_reconcilers_never_deadlock(db, db_url) -> N
     locking against id order, the server counted 70-265 deadlocks here.)"""
     capacity = 500  # tight: the last round's creations run into full slots (PM003)
     for code in SLOTS:
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES (%s, %s)", (code, capacity))
+        db.execute("SELECT payments.create_ticket_slot(%s, %s)", (code, capacity))
     # a deadlock, if any, is broken (and counted) quickly; new connections only
     dbname = db.execute("SELECT current_database()").fetchone()[0]
     db.execute(sql.SQL("ALTER DATABASE {} SET deadlock_timeout = '200ms'").format(sql.Identifier(dbname)))
@@ -311,7 +311,7 @@ def test_settlement_on_a_hot_slot_is_not_blocked_for_a_whole_reconcile_batch(db,
     of the batch were committed after it); the latency is printed, not
     asserted (benchmarks measure performance)."""
     batch, settlements = 2000, 5
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('HOT', 100000), ('COLD', 100)")
+    db.execute("SELECT payments.create_ticket_slot('HOT', 100000), payments.create_ticket_slot('COLD', 100)")
     db.execute("SELECT payments.create_ticket_order('HOT-' || g, %s, %s, 1000)"
                "  FROM generate_series(1, %s) AS g",
                (Jsonb([{"slot": "HOT", "quantity": 1}]), _future(), batch))

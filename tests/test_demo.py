@@ -48,7 +48,7 @@ def test_demo_against_a_given_database(empty_db_url: str, tmp_path) -> None:
 
 
 def test_demo_refuses_a_database_with_real_orders(db, db_url: str, tmp_path) -> None:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('REAL', 5)")
+    db.execute("SELECT payments.create_ticket_slot('REAL', 5)")
     db.execute("SELECT payments.create_ticket_order('SHOP-0001', %s, now() + interval '1 hour', 10)",
                (Jsonb([{"slot": "REAL", "quantity": 1}]),))
     result = demo("--workdir", str(tmp_path), env={"PAYMENTS_DATABASE_URL": db_url})

@@ -87,7 +87,7 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0, what: str = "co
 
 @pytest.fixture()
 def stack(db: psycopg.Connection, db_url: str) -> Iterator[Stack]:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 100)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 100)")
     webhook_port = free_port()
     sim_app = create_app(SERVER_KEY, notify_url=f"http://127.0.0.1:{webhook_port}/midtrans/notification",
                          retry_scale=0.0005)

@@ -36,7 +36,7 @@ SKIPPED = 3
 
 @pytest.fixture()
 def shop(db: psycopg.Connection, pooled_db_url: str) -> Iterator[Shop]:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 1000)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 1000)")
     with asgi_server(create_app(SERVER_KEY, notify_url=None, retry_scale=0.0005)) as sim:
         yield Shop(db=db, url=pooled_db_url, sim=sim)
 

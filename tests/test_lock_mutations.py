@@ -185,7 +185,7 @@ def scenario_simultaneous_settlements(db_url: str) -> list[str]:
     check = Checks()
     with psycopg.connect(db_url, autocommit=True) as db:
         reset(db)
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('A', 10)")
+        db.execute("SELECT payments.create_ticket_slot('A', 10)")
         db.execute("SELECT payments.create_ticket_order('RACE-1', %s, %s, 300000)",
                    (Jsonb([{"slot": "A", "quantity": 3}]), _future()))
         results = run_together(db_url,
@@ -209,10 +209,10 @@ def scenario_late_payments(db_url: str, kind: str) -> list[str]:
     with psycopg.connect(db_url, autocommit=True) as db:
         reset(db)
         if kind == "ticket":
-            db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('L', 5)")
+            db.execute("SELECT payments.create_ticket_slot('L', 5)")
             create, items = "create_ticket_order", Jsonb([{"slot": "L", "quantity": 2}])
         else:
-            db.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('L', 5)")
+            db.execute("SELECT payments.create_product_variant('L', 5)")
             create, items = "create_product_order", Jsonb([{"sku": "L", "quantity": 2}])
         for pair in ((1, 2), (3, 4)):
             for k in pair:
@@ -250,7 +250,7 @@ def scenario_two_reconcilers(db_url: str) -> list[str]:
     check = Checks()
     with psycopg.connect(db_url, autocommit=True) as db:
         reset(db)
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('R', 1000)")
+        db.execute("SELECT payments.create_ticket_slot('R', 1000)")
         paid_orders_missing_tickets(db, "R", 24, "REP-")
         results = run_together(db_url, [lambda c: reconcile_batches(c, 4)] * 2)
         check.that("no errors", not errors_of(results), errors_of(results))
@@ -280,7 +280,7 @@ def scenario_stale_redelivery(db_url: str) -> list[str]:
     rng = random.Random(11)
     with psycopg.connect(db_url, autocommit=True) as db:
         reset(db)
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('S', 100)")
+        db.execute("SELECT payments.create_ticket_slot('S', 100)")
         orders = [f"STALE-{k}" for k in range(8)]
         for number in orders:
             db.execute("SELECT payments.create_ticket_order(%s, %s, %s, 2000)",
@@ -317,7 +317,7 @@ def scenario_buyers(db_url: str) -> list[str]:
     check = Checks()
     with psycopg.connect(db_url, autocommit=True) as db:
         reset(db)
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('HALL', 10)")
+        db.execute("SELECT payments.create_ticket_slot('HALL', 10)")
 
         def buy(conn: psycopg.Connection, k: int) -> str:
             conn.execute("SELECT payments.create_ticket_order(%s, %s, %s, 500)",
@@ -348,7 +348,7 @@ def scenario_multi_slot_no_deadlock(db_url: str) -> list[str]:
         dbname = db.execute("SELECT current_database()").fetchone()[0]
         db.execute(sql.SQL("ALTER DATABASE {} SET deadlock_timeout = '100ms'").format(sql.Identifier(dbname)))
         for code in codes:
-            db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES (%s, 10000)", (code,))
+            db.execute("SELECT payments.create_ticket_slot(%s, 10000)", (code,))
         pending = [f"PAY-{k}" for k in range(18)]
         for number in pending:
             db.execute("SELECT payments.create_ticket_order(%s, %s, %s, 3000)", (number, items(), _future()))
@@ -390,7 +390,7 @@ def scenario_settlement_during_batch(db_url: str) -> list[str]:
     batch_size = 600
     with psycopg.connect(db_url, autocommit=True) as db:
         reset(db)
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('HOT', 100000)")
+        db.execute("SELECT payments.create_ticket_slot('HOT', 100000)")
         paid_orders_missing_tickets(db, "HOT", batch_size, "HOT-")
         db.execute("SELECT payments.create_ticket_order('BUYER', %s, %s, 2000)",
                    (Jsonb([{"slot": "HOT", "quantity": 2}]), _future()))

@@ -40,7 +40,7 @@ class Scenario:
 
 
 def serve_scenario(db: psycopg.Connection, db_url: str, **env: str) -> Scenario:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 10)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 10)")
     for order in ("OPS-1", "OPS-2"):
         db.execute("SELECT payments.create_ticket_order(%s, %s, %s, 150000)",
                    (order, Jsonb([{"slot": "GIG", "quantity": 1}]), datetime.now(UTC) + timedelta(hours=1)))

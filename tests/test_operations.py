@@ -44,8 +44,8 @@ def closed_without_release(db: psycopg.Connection, number: str, status: str = "e
 
 
 def order(db: psycopg.Connection, number: str, slot: str = "S", quantity: int = 1) -> None:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES (%s, 10) ON CONFLICT DO NOTHING",
-               (slot,))
+    db.execute("SELECT payments.create_ticket_slot(%s, 10)"
+               " WHERE NOT EXISTS (SELECT 1 FROM payments.ticket_slots WHERE code = %s)", (slot, slot))
     db.execute("SELECT payments.create_ticket_order(%s, %s, now() + interval '1 hour', 10)",
                (number, Jsonb([{"slot": slot, "quantity": quantity}])))
 
@@ -143,7 +143,7 @@ AUDIT_CASES = {
 def test_each_audit_view_finds_exactly_the_seeded_problem(db, view: str) -> None:
     order(db, "GOOD")
     order(db, "BAD")
-    db.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('V', 5)")
+    db.execute("SELECT payments.create_product_variant('V', 5)")
     for number in ("GOODP", "BADP"):
         db.execute("SELECT payments.create_product_order(%s, %s, now() + interval '1 hour', 10)",
                    (number, Jsonb([{"sku": "V", "quantity": 1}])))

@@ -94,7 +94,7 @@ def _notification(order_id: str, transaction_id: str) -> dict:
 def _burst(db: psycopg.Connection, url: str, orders: int = 100, copies: int = 3) -> Counter[int]:
     """`orders` paid notifications, each delivered `copies` times, 32 at once,
     to a webhook whose pool connects to `url`; the HTTP statuses answered."""
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 1000)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 1000)")
     for i in range(orders):
         db.execute("SELECT payments.create_ticket_order(%s, %s, %s, 150000)",
                    (f"BURST-{i}", Jsonb([{"slot": "GIG", "quantity": 2}]), _future()))
@@ -164,7 +164,7 @@ class Shop:
 
 @pytest.fixture()
 def shop(db: psycopg.Connection, pooled_db_url: str) -> Iterator[Shop]:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 1000)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 1000)")
     with asgi_server(create_app(SERVER_KEY, notify_url=None, retry_scale=0.0005)) as sim:
         yield Shop(db=db, url=pooled_db_url, sim=sim)
 

@@ -205,10 +205,10 @@ class Run:
         for i in range(draw(st.integers(1, 2), label="variants")):
             self.variants[f"V{i}"] = draw(st.integers(1, 4), label=f"stock V{i}")
         for code, capacity in self.slots.items():
-            self.arena.conn.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES (%s, %s)",
+            self.arena.conn.execute("SELECT payments.create_ticket_slot(%s, %s)",
                                     (code, capacity))
         for sku, stock in self.variants.items():
-            self.arena.conn.execute("INSERT INTO payments.product_variants (sku, stock) VALUES (%s, %s)",
+            self.arena.conn.execute("SELECT payments.create_product_variant(%s, %s)",
                                     (sku, stock))
         self.log(f"shop: slots {self.slots}, variants {self.variants}")
         for _ in range(self.data.draw(st.integers(1, 5), label="orders")):

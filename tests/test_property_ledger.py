@@ -267,10 +267,10 @@ def plain(name: str) -> str:
 def create_copy(conn: psycopg.Connection, orders: list[Order], copy: int) -> None:
     """The copy's own slots and variants (ample), and its copy of every order."""
     for code in SLOTS:
-        conn.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES (%s, %s)",
+        conn.execute("SELECT payments.create_ticket_slot(%s, %s)",
                      (copy_name(code, copy), AMPLE))
     for sku in VARIANTS:
-        conn.execute("INSERT INTO payments.product_variants (sku, stock) VALUES (%s, %s)",
+        conn.execute("SELECT payments.create_product_variant(%s, %s)",
                      (copy_name(sku, copy), AMPLE))
     for order in orders:
         key = "slot" if order.kind == "ticket" else "sku"

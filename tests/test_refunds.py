@@ -119,8 +119,8 @@ def eventually(check: Any, what: str, timeout: float = 10.0) -> None:
 
 @pytest.fixture()
 def shop(db: psycopg.Connection, db_url: str) -> Iterator[Shop]:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 100)")
-    db.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('TEE-M', 10), ('MUG', 10)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 100), payments.create_product_variant('TEE-M', 10),"
+               " payments.create_product_variant('MUG', 10)")
     webhook_port = free_port()
     sim_app = create_app(SERVER_KEY, notify_url=f"http://127.0.0.1:{webhook_port}/midtrans/notification",
                          retry_scale=0.0005)

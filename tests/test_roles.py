@@ -162,7 +162,7 @@ def shop(cluster: Server) -> dict[str, str]:
         # created these roles, so it holds ADMIN OPTION on them)
         conn.execute("CREATE ROLE shop_runner LOGIN IN ROLE payments_runner")
         conn.execute("CREATE ROLE shop_reader LOGIN IN ROLE payments_readonly")
-        conn.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('R', 10)")
+        conn.execute("SELECT payments.create_ticket_slot('R', 10)")
     with psycopg.connect(url_as(cluster, "shop_runner", "shop"), autocommit=True) as runner:
         runner.execute("SELECT payments.create_ticket_order('ROLES-1', %s, now() + interval '1 hour', 10)",
                        (Jsonb([{"slot": "R", "quantity": 1}]),))

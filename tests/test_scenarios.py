@@ -279,9 +279,9 @@ class World:
 @pytest.fixture()
 def world(db: psycopg.Connection, db_url: str, tmp_path: Path) -> Iterator[World]:
     for code, capacity in SLOTS.items():
-        db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES (%s, %s)", (code, capacity))
+        db.execute("SELECT payments.create_ticket_slot(%s, %s)", (code, capacity))
     for sku, stock in VARIANTS.items():
-        db.execute("INSERT INTO payments.product_variants (sku, stock) VALUES (%s, %s)", (sku, stock))
+        db.execute("SELECT payments.create_product_variant(%s, %s)", (sku, stock))
     port = free_port()
     sim_app = create_app(SERVER_KEY, notify_url=f"http://127.0.0.1:{port}/midtrans/notification",
                          retry_scale=RETRY_SCALE, notify_timeout=15)
@@ -846,8 +846,8 @@ def test_postgres_restart_during_a_sync_run(pg_server: Server, db_url: str, tmp_
 
     orders = [f"PGR-{i:02d}" for i in range(24)]
     with connect() as conn:
-        conn.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 100)")
-        conn.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('TEE', 100)")
+        conn.execute("SELECT payments.create_ticket_slot('GIG', 100)")
+        conn.execute("SELECT payments.create_product_variant('TEE', 100)")
         for i, number in enumerate(orders):
             kind, item = ("product", {"sku": "TEE"}) if i % 2 else ("ticket", {"slot": "GIG"})
             conn.execute(f"SELECT payments.create_{kind}_order(%s, %s, %s, 100000)",

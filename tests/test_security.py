@@ -72,8 +72,9 @@ def in_an_hour() -> datetime:
 
 def shop(conn: psycopg.Connection) -> None:
     """Slots, variants and a few orders, made by the owner."""
-    conn.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 50), ('SMALL', 1)")
-    conn.execute("INSERT INTO payments.product_variants (sku, stock) VALUES ('TEE', 50), ('CAP', 1)")
+    conn.execute("SELECT payments.create_ticket_slot('GIG', 50), payments.create_ticket_slot('SMALL', 1)")
+    conn.execute("SELECT payments.create_product_variant('TEE', 50),"
+                 " payments.create_product_variant('CAP', 1)")
     conn.execute("SELECT payments.create_ticket_order('SEC-T1', %s, %s, 150000)",
                  (Jsonb([{"slot": "GIG", "quantity": 2}]), in_an_hour()))
     conn.execute("SELECT payments.create_product_order('SEC-P1', %s, %s, 90000)",

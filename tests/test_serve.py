@@ -31,7 +31,7 @@ def start_serve(db_url: str, port: int, sim: str, **extra: str) -> subprocess.Po
 
 
 def test_sigterm_finishes_the_request_in_flight_and_exits_zero(db: psycopg.Connection, db_url: str) -> None:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 10)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 10)")
     db.execute("SELECT payments.create_ticket_order('SIG-1', %s, %s, 150000)",
                (Jsonb([{"slot": "GIG", "quantity": 2}]), datetime.now(UTC) + timedelta(hours=1)))
     port = free_port()
@@ -81,7 +81,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_zero(db: psycopg.Conne
 def test_schedules_run_and_two_serve_processes_share_them(db: psycopg.Connection, db_url: str) -> None:
     """Two serve processes on one database: both answer webhooks, each sync
     tick is taken by one of them, SIGTERM stops both cleanly."""
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 10)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 10)")
     for i in range(3):
         db.execute("SELECT payments.create_ticket_order(%s, %s, %s, 150000)",
                    (f"SCH-{i}", Jsonb([{"slot": "GIG", "quantity": 1}]),

@@ -70,7 +70,7 @@ def sim() -> Iterator[tuple[str, CountingProxy]]:
 def shop(db: psycopg.Connection, sim) -> psycopg.Connection:
     httpx.post(f"{sim[0]}/_sim/reset", json={})
     sim[1].status_calls = sim[1].max_in_flight = 0
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 100)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 100)")
     return db
 
 

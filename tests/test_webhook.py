@@ -40,7 +40,7 @@ def notification(order_id: str, transaction_status: str = "settlement", *, gross
 
 @pytest.fixture()
 def shop(db: psycopg.Connection) -> psycopg.Connection:
-    db.execute("INSERT INTO payments.ticket_slots (code, capacity) VALUES ('GIG', 10)")
+    db.execute("SELECT payments.create_ticket_slot('GIG', 10)")
     db.execute("SELECT payments.create_ticket_order('TKT-1', %s, %s, 150000)",
                (Jsonb([{"slot": "GIG", "quantity": 2}]), datetime.now(UTC) + timedelta(hours=1)))
     return db

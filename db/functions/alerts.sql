@@ -23,25 +23,25 @@ AS $$
         SELECT 'signature_failures',
                (SELECT count(*) FROM payments.webhook_logs AS l
                  WHERE l.event_type = 'signature_invalid'
-                   AND l.created_at > now() - (SELECT t."window" FROM t WHERE t.name = 'signature_failures'))::numeric,
+                   AND l.created_at > payments_private.clock() - (SELECT t."window" FROM t WHERE t.name = 'signature_failures'))::numeric,
                NULL::jsonb
         UNION ALL
         SELECT 'mismatches_found',
                (SELECT coalesce(sum((r.totals ->> 'mismatches_found')::integer), 0) FROM payments.runs AS r
                  WHERE r.kind = 'reconcile'
-                   AND r.started_at > now() - (SELECT t."window" FROM t WHERE t.name = 'mismatches_found'))::numeric,
+                   AND r.started_at > payments_private.clock() - (SELECT t."window" FROM t WHERE t.name = 'mismatches_found'))::numeric,
                NULL
         UNION ALL
         SELECT 'repairs',
                (SELECT count(*) FROM payments.webhook_logs AS l
                  WHERE l.event_type LIKE 'reconcile\_%' AND l.event_type NOT IN ('reconcile_run', 'reconcile_error')
                    AND l.outcome IN ('repaired', 'corrected', 'flagged')
-                   AND l.created_at > now() - (SELECT t."window" FROM t WHERE t.name = 'repairs'))::numeric,
+                   AND l.created_at > payments_private.clock() - (SELECT t."window" FROM t WHERE t.name = 'repairs'))::numeric,
                NULL
         UNION ALL
         -- a paid order whose goods are not out: a repair is due, or it is short of capacity / stock
         SELECT 'oldest_unfulfilled_paid_seconds',
-               coalesce(extract(epoch FROM now() - least(
+               coalesce(extract(epoch FROM payments_private.clock() - least(
                    (SELECT min(o.paid_at) FROM payments.orders AS o
                      WHERE o.repair IN ('fix_ticket_issued', 'fix_pickup_code')),
                    (SELECT min(o.paid_at) FROM payments.orders AS o
@@ -57,16 +57,16 @@ AS $$
         SELECT 'stale_pending',
                (SELECT count(*) FROM payments.orders AS o
                  WHERE o.status = 'pending'
-                   AND o.expires_at < now() - (SELECT t."window" FROM t WHERE t.name = 'stale_pending'))::numeric,
+                   AND o.expires_at < payments_private.clock() - (SELECT t."window" FROM t WHERE t.name = 'stale_pending'))::numeric,
                NULL
         UNION ALL
         SELECT 'last_sync_age_seconds',
-               (SELECT extract(epoch FROM now() - max(r.finished_at)) FROM payments.runs AS r
+               (SELECT extract(epoch FROM payments_private.clock() - max(r.finished_at)) FROM payments.runs AS r
                  WHERE r.kind = 'sync' AND r.ok)::numeric,
                NULL
         UNION ALL
         SELECT 'last_reconcile_age_seconds',
-               (SELECT extract(epoch FROM now() - max(r.finished_at)) FROM payments.runs AS r
+               (SELECT extract(epoch FROM payments_private.clock() - max(r.finished_at)) FROM payments.runs AS r
                  WHERE r.kind = 'reconcile' AND r.ok)::numeric,
                NULL
     )

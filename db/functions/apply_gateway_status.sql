@@ -128,10 +128,10 @@ DECLARE
     v_effect jsonb;
 BEGIN
     IF settle.status = 'paid' AND v_previous <> 'paid' THEN
-        o.paid_at := now();
+        o.paid_at := payments_private.clock();
     END IF;
     IF settle.checked THEN
-        o.gateway_checked_at := now();
+        o.gateway_checked_at := payments_private.clock();
     END IF;
     o.status := settle.status;
     IF o.status <> v_previous OR v_repair IS NOT NULL THEN
@@ -142,7 +142,7 @@ BEGIN
     IF coalesce(v_effect ->> 'effect', 'none') IN ('none', 'review') THEN
         UPDATE payments.orders AS x
            SET status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at,
-               updated_at = now()
+               updated_at = payments_private.clock()
          WHERE x.id = o.id
            AND (x.status, x.paid_at, x.gateway_checked_at)
                IS DISTINCT FROM (o.status, o.paid_at, o.gateway_checked_at);
@@ -409,7 +409,7 @@ BEGIN
                SET transaction_status = excluded.transaction_status, fraud_status = excluded.fraud_status,
                    stage = excluded.stage, gross_amount = excluded.gross_amount,
                    refund_amount = excluded.refund_amount, midtrans_at = excluded.midtrans_at,
-                   seen_paid = excluded.seen_paid, updated_at = now();
+                   seen_paid = excluded.seen_paid, updated_at = payments_private.clock();
         END IF;
         v_effect := payments_private.settle(o, v_status, v_delta, v_log_id,
                                             apply_gateway_status.source IN ('sync', 'reconcile'));
@@ -418,7 +418,7 @@ BEGIN
         END IF;
     END IF;
     IF v_stage IS NULL AND apply_gateway_status.source IN ('sync', 'reconcile') THEN
-        UPDATE payments.orders SET gateway_checked_at = now() WHERE id = o.id;
+        UPDATE payments.orders SET gateway_checked_at = payments_private.clock() WHERE id = o.id;
     END IF;
 
     -- the order as settled: re-read only when something besides its status

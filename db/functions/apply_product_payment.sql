@@ -37,8 +37,8 @@ BEGIN
          WHERE i.order_id = o.id
            AND i.quantity - i.finalized_quantity > v.stock - v.reserved_stock - v.sold;
         IF v_shortfall IS NOT NULL THEN
-            UPDATE payments.orders SET shortfall_at = coalesce(shortfall_at, now()), status = o.status,
-                   paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
+            UPDATE payments.orders SET shortfall_at = coalesce(shortfall_at, payments_private.clock()), status = o.status,
+                   paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = payments_private.clock()
              WHERE id = o.id AND shortfall_at IS NULL;
             RETURN jsonb_build_object('effect', 'review', 'shortfall', true, 'missing', v_shortfall);
         END IF;
@@ -56,11 +56,11 @@ BEGIN
        OR o.shortfall_at IS NOT NULL THEN
         UPDATE payments.orders
            SET stock_confirmed_at = CASE WHEN v_confirmed > 0 OR stock_confirmed_at IS NULL
-                                         THEN now() ELSE stock_confirmed_at END,
+                                         THEN payments_private.clock() ELSE stock_confirmed_at END,
                stock_released_at = NULL,
                shortfall_at = NULL,
                status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at,
-               updated_at = now()
+               updated_at = payments_private.clock()
          WHERE id = o.id;
     END IF;
 
@@ -73,7 +73,7 @@ BEGIN
         UPDATE payments.product_variants AS v
            SET reserved_stock = v.reserved_stock - CASE WHEN v_reacquire THEN 0 ELSE m.missing END,
                sold = v.sold + m.missing,
-               updated_at = now()
+               updated_at = payments_private.clock()
           FROM (SELECT i.variant_id, sum(i.quantity - i.finalized_quantity)::integer AS missing
                   FROM payments.product_order_items AS i
                  WHERE i.order_id = o.id AND i.finalized_quantity < i.quantity
@@ -112,7 +112,7 @@ BEGIN
         v_raw := payments_private.random_code(8);
         v_code := substr(v_raw, 1, 4) || '-' || substr(v_raw, 5, 4);
         BEGIN
-            UPDATE payments.orders SET pickup_code = v_code, updated_at = now()
+            UPDATE payments.orders SET pickup_code = v_code, updated_at = payments_private.clock()
              WHERE id = new_pickup_code.order_id;
             RETURN v_code;
         EXCEPTION WHEN unique_violation THEN

@@ -42,7 +42,7 @@ BEGIN
          WHERE i.order_id = o.id
            AND i.quantity - i.finalized_quantity > s.capacity - s.reserved - s.sold;
         IF v_shortfall IS NOT NULL THEN
-            UPDATE payments.orders SET shortfall_at = coalesce(shortfall_at, now()), status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
+            UPDATE payments.orders SET shortfall_at = coalesce(shortfall_at, payments_private.clock()), status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = payments_private.clock()
              WHERE id = o.id AND shortfall_at IS NULL;
             RETURN jsonb_build_object('effect', 'review', 'shortfall', true, 'missing', v_shortfall);
         END IF;
@@ -68,11 +68,11 @@ BEGIN
     -- repeated call that finds nothing to change writes nothing
     UPDATE payments.orders AS x
        SET tickets_issued_at = CASE WHEN v_issued > 0 OR x.tickets_issued_at IS NULL
-                                    THEN now() ELSE x.tickets_issued_at END,
+                                    THEN payments_private.clock() ELSE x.tickets_issued_at END,
            capacity_released_at = NULL,
            shortfall_at = NULL,
            status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at,
-           updated_at = now()
+           updated_at = payments_private.clock()
      WHERE x.id = o.id
        AND (v_issued > 0 OR x.tickets_issued_at IS NULL OR x.capacity_released_at IS NOT NULL
             OR x.shortfall_at IS NOT NULL
@@ -95,7 +95,7 @@ BEGIN
         UPDATE payments.ticket_slots AS s
            SET reserved = s.reserved - CASE WHEN v_reacquire THEN 0 ELSE t.missing END,
                sold = s.sold + t.missing,
-               updated_at = now()
+               updated_at = payments_private.clock()
           FROM (SELECT m.slot_id, sum(m.missing)::integer AS missing FROM m GROUP BY m.slot_id) AS t
          WHERE s.id = t.slot_id
     )

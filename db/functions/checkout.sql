@@ -89,7 +89,7 @@ DECLARE
     o payments.orders;
     c payments.checkouts;
     v_created boolean := false;
-    v_now timestamptz := clock_timestamp();
+    v_now timestamptz := payments_private.wall_clock();
 BEGIN
     IF begin_checkout.kind IS NULL OR begin_checkout.kind NOT IN ('ticket', 'product') THEN
         RAISE EXCEPTION 'kind must be ticket or product, got %', quote_nullable(left(begin_checkout.kind, 40))
@@ -115,10 +115,10 @@ BEGIN
         BEGIN
             IF begin_checkout.kind = 'ticket' THEN
                 PERFORM payments.create_ticket_order(begin_checkout.order_number, begin_checkout.items,
-                    now() + begin_checkout.hold, begin_checkout.gross_amount, begin_checkout.currency);
+                    payments_private.clock() + begin_checkout.hold, begin_checkout.gross_amount, begin_checkout.currency);
             ELSE
                 PERFORM payments.create_product_order(begin_checkout.order_number, begin_checkout.items,
-                    now() + begin_checkout.hold, begin_checkout.gross_amount, begin_checkout.currency);
+                    payments_private.clock() + begin_checkout.hold, begin_checkout.gross_amount, begin_checkout.currency);
             END IF;
             v_created := true;
         EXCEPTION WHEN SQLSTATE 'PM002' THEN
@@ -196,7 +196,7 @@ BEGIN
     -- holds the claim (a holder that outlived its claim still asked Snap)
     UPDATE payments.checkouts AS k
        SET snap_token = finish_checkout.snap_token, redirect_url = finish_checkout.redirect_url,
-           token_at = clock_timestamp(), claimed_by = NULL, claimed_until = NULL, updated_at = clock_timestamp()
+           token_at = payments_private.wall_clock(), claimed_by = NULL, claimed_until = NULL, updated_at = payments_private.wall_clock()
      WHERE k.order_id = o.id AND k.snap_token IS NULL;
     RETURN payments_private.checkout_result(o.id, CASE WHEN o.status = 'pending' OR o.status = 'paid'
                                                        THEN 'ready' ELSE 'closed' END, false);
@@ -231,10 +231,10 @@ BEGIN
     IF c.snap_token IS NOT NULL THEN   -- another attempt got a token meanwhile: keep the order
         RETURN payments_private.checkout_result(o.id, 'ready', false);
     END IF;
-    IF c.claimed_until > clock_timestamp() AND c.claimed_by IS DISTINCT FROM abandon_checkout.holder THEN
+    IF c.claimed_until > payments_private.wall_clock() AND c.claimed_by IS DISTINCT FROM abandon_checkout.holder THEN
         RETURN payments_private.checkout_result(o.id, 'busy', false);   -- someone else is asking Snap now
     END IF;
-    UPDATE payments.checkouts AS k SET claimed_by = NULL, claimed_until = NULL, updated_at = clock_timestamp()
+    UPDATE payments.checkouts AS k SET claimed_by = NULL, claimed_until = NULL, updated_at = payments_private.wall_clock()
      WHERE k.order_id = o.id;
     v_expired := payments.expire_order(o.order_number, 'manual', NULL, false, NULL,
         jsonb_build_object('checkout', 'abandoned', 'reason', left(abandon_checkout.reason, 300)));

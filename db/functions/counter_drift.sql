@@ -66,11 +66,11 @@ BEGIN
         BEGIN
             IF d.resource = 'ticket_slot' THEN
                 UPDATE payments.ticket_slots
-                   SET reserved = d.reserved_expected, sold = d.sold_expected, updated_at = now()
+                   SET reserved = d.reserved_expected, sold = d.sold_expected, updated_at = payments_private.clock()
                  WHERE id = d.resource_id;
             ELSE
                 UPDATE payments.product_variants
-                   SET reserved_stock = d.reserved_expected, sold = d.sold_expected, updated_at = now()
+                   SET reserved_stock = d.reserved_expected, sold = d.sold_expected, updated_at = payments_private.clock()
                  WHERE id = d.resource_id;
             END IF;
             outcome := 'repaired';

@@ -58,7 +58,7 @@ BEGIN
 
     FOR i IN 1 .. cardinality(v_variant_ids) LOOP
         UPDATE payments.product_variants AS s
-           SET reserved_stock = s.reserved_stock + v_quantities[i], updated_at = now()
+           SET reserved_stock = s.reserved_stock + v_quantities[i], updated_at = payments_private.clock()
          WHERE s.id = v_variant_ids[i]
            AND s.stock - s.reserved_stock - s.sold >= v_quantities[i];
         IF NOT FOUND THEN

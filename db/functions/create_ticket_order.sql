@@ -58,7 +58,7 @@ BEGIN
 
     FOR i IN 1 .. cardinality(v_slot_ids) LOOP
         UPDATE payments.ticket_slots AS s
-           SET reserved = s.reserved + v_quantities[i], updated_at = now()
+           SET reserved = s.reserved + v_quantities[i], updated_at = payments_private.clock()
          WHERE s.id = v_slot_ids[i]
            AND s.capacity - s.reserved - s.sold >= v_quantities[i];
         IF NOT FOUND THEN

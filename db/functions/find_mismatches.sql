@@ -32,7 +32,7 @@ BEGIN
             jsonb_build_object('expires_at', o.expires_at,
                                'gateway_checked_at', o.gateway_checked_at)
        FROM payments.orders AS o
-      WHERE o.status = 'pending' AND o.expires_at < now() - find_mismatches.expiry_grace
+      WHERE o.status = 'pending' AND o.expires_at < payments_private.clock() - find_mismatches.expiry_grace
       ORDER BY o.expires_at LIMIT find_mismatches.max_rows)
     UNION ALL
     (SELECT 'counter_drift', d.code, d.resource, NULL::text, to_jsonb(d)

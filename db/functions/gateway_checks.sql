@@ -20,7 +20,7 @@ BEGIN
     RETURN QUERY
     SELECT o.order_number::text, o.expires_at, o.needs_review
       FROM payments.orders AS o
-     WHERE o.status = 'pending' AND o.expires_at < now() - orders_past_expiry.expiry_grace
+     WHERE o.status = 'pending' AND o.expires_at < payments_private.clock() - orders_past_expiry.expiry_grace
      ORDER BY o.expires_at
      LIMIT orders_past_expiry.max_rows;
 END
@@ -69,12 +69,12 @@ BEGIN
     v_live := EXISTS (SELECT 1 FROM payments.gateway_transactions AS t
                        WHERE t.order_id = o.id AND t.stage IN (10, 11, 20));
     v_why := CASE WHEN o.status <> 'pending' THEN 'order is ' || o.status
-                  WHEN expire_order.expiry_grace IS NOT NULL AND o.expires_at >= now() - expire_order.expiry_grace
+                  WHEN expire_order.expiry_grace IS NOT NULL AND o.expires_at >= payments_private.clock() - expire_order.expiry_grace
                       THEN 'not past expires_at + grace'
                   WHEN v_live AND NOT expire_order.even_if_live THEN 'a payment attempt is still live'
              END;
     IF v_why IS NULL THEN
-        UPDATE payments.orders SET expired_locally_at = coalesce(expired_locally_at, now()), updated_at = now()
+        UPDATE payments.orders SET expired_locally_at = coalesce(expired_locally_at, payments_private.clock()), updated_at = payments_private.clock()
          WHERE id = o.id;
         v_result := payments_private.rederive(o.id, v_log_id);
     END IF;
@@ -130,7 +130,7 @@ DECLARE
 BEGIN
     PERFORM payments_private.require_source(apply_status_not_found.source);
     o := payments_private.lock_order(apply_status_not_found.order_number);
-    UPDATE payments.orders SET gateway_checked_at = now() WHERE id = o.id;
+    UPDATE payments.orders SET gateway_checked_at = payments_private.clock() WHERE id = o.id;
     IF apply_status_not_found.expiry_grace IS NOT NULL THEN
         RETURN payments.expire_order(o.order_number, apply_status_not_found.source,
             apply_status_not_found.expiry_grace, true, apply_status_not_found.run_id,

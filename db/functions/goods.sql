@@ -88,17 +88,17 @@ BEGIN
     SELECT coalesce(sum(i.finalized_quantity), 0) INTO v_held
       FROM payments.ticket_order_items AS i WHERE i.order_id = o.id;
     UPDATE payments.ticket_slots AS s
-       SET reserved = s.reserved + i.finalized_quantity, sold = s.sold - i.finalized_quantity, updated_at = now()
+       SET reserved = s.reserved + i.finalized_quantity, sold = s.sold - i.finalized_quantity, updated_at = payments_private.clock()
       FROM payments.ticket_order_items AS i
      WHERE i.order_id = o.id AND s.id = i.slot_id AND i.finalized_quantity > 0;
     UPDATE payments.ticket_order_items AS i SET finalized_quantity = 0
      WHERE i.order_id = o.id AND i.finalized_quantity > 0;
     UPDATE payments.tickets AS t
-       SET status = 'void', voided_at = now()
+       SET status = 'void', voided_at = payments_private.clock()
       FROM payments.ticket_order_items AS i
      WHERE i.order_id = o.id AND t.order_item_id = i.id AND t.status = 'active';
     GET DIAGNOSTICS v_voided = ROW_COUNT;
-    UPDATE payments.orders SET tickets_issued_at = NULL, status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
+    UPDATE payments.orders SET tickets_issued_at = NULL, status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = payments_private.clock()
      WHERE id = o.id;
     RETURN jsonb_build_object('effect', 'capacity_held', 'sold_returned_to_reserved', v_held,
                               'tickets_voided', v_voided);
@@ -136,12 +136,12 @@ BEGIN
       FROM payments.product_order_items AS i WHERE i.order_id = o.id;
     UPDATE payments.product_variants AS v
        SET reserved_stock = v.reserved_stock + i.finalized_quantity, sold = v.sold - i.finalized_quantity,
-           updated_at = now()
+           updated_at = payments_private.clock()
       FROM payments.product_order_items AS i
      WHERE i.order_id = o.id AND v.id = i.variant_id AND i.finalized_quantity > 0;
     UPDATE payments.product_order_items AS i SET finalized_quantity = 0
      WHERE i.order_id = o.id AND i.finalized_quantity > 0;
-    UPDATE payments.orders SET stock_confirmed_at = NULL, pickup_code = NULL, status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
+    UPDATE payments.orders SET stock_confirmed_at = NULL, pickup_code = NULL, status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = payments_private.clock()
      WHERE id = o.id;
     RETURN jsonb_build_object('effect', 'stock_held', 'sold_returned_to_reserved', v_held,
                               'pickup_code_voided', o.pickup_code IS NOT NULL);
@@ -248,7 +248,7 @@ BEGIN
               FROM payments.ticket_order_items AS i WHERE i.order_id = o.id
         ), raised AS (
             UPDATE payments.ticket_slots AS s
-               SET capacity = s.reserved + s.sold + n.missing, updated_at = now()
+               SET capacity = s.reserved + s.sold + n.missing, updated_at = payments_private.clock()
               FROM need AS n
              WHERE s.id = n.slot_id AND s.capacity - s.reserved - s.sold < n.missing
             RETURNING s.code, s.capacity
@@ -261,7 +261,7 @@ BEGIN
               FROM payments.product_order_items AS i WHERE i.order_id = o.id
         ), raised AS (
             UPDATE payments.product_variants AS v
-               SET stock = v.reserved_stock + v.sold + n.missing, updated_at = now()
+               SET stock = v.reserved_stock + v.sold + n.missing, updated_at = payments_private.clock()
               FROM need AS n
              WHERE v.id = n.variant_id AND v.stock - v.reserved_stock - v.sold < n.missing
             RETURNING v.sku, v.stock

@@ -54,7 +54,7 @@ SET search_path = payments, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_now timestamptz := clock_timestamp();
+    v_now timestamptz := payments_private.wall_clock();
 BEGIN
     PERFORM payments_private.require_lease(acquire_lease.job, acquire_lease.holder);
     PERFORM payments_private.require_ttl(acquire_lease.ttl);
@@ -89,7 +89,7 @@ SECURITY DEFINER
 SET search_path = payments, pg_temp
 AS $$
 DECLARE
-    v_now timestamptz := clock_timestamp();
+    v_now timestamptz := payments_private.wall_clock();
 BEGIN
     PERFORM payments_private.require_lease(renew_lease.job, renew_lease.holder);
     PERFORM payments_private.require_ttl(renew_lease.ttl);

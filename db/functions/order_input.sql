@@ -21,14 +21,14 @@ BEGIN
             quote_nullable(left(validate_order_header.order_number, 60))
             USING ERRCODE = 'PM009';
     END IF;
-    IF validate_order_header.expires_at IS NULL OR validate_order_header.expires_at <= now() THEN
+    IF validate_order_header.expires_at IS NULL OR validate_order_header.expires_at <= payments_private.clock() THEN
         RAISE EXCEPTION 'expires_at must be in the future, got %',
             quote_nullable(validate_order_header.expires_at)
             USING ERRCODE = 'PM009';
     END IF;
     -- a hold is bounded (setting max_hold): an order expiring in the year 9999
     -- would keep the last seats forever
-    IF validate_order_header.expires_at > now() + payments_private.setting('max_hold')::interval THEN
+    IF validate_order_header.expires_at > payments_private.clock() + payments_private.setting('max_hold')::interval THEN
         RAISE EXCEPTION 'expires_at % is beyond the longest hold, max_hold = %',
             validate_order_header.expires_at, payments_private.setting('max_hold')
             USING ERRCODE = 'PM014';

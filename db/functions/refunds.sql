@@ -136,7 +136,7 @@ BEGIN
     IF return_goods.r.goods -> 'tickets' IS NOT NULL THEN
         FOR v_item IN
             WITH voided AS (
-                UPDATE payments.tickets AS t SET status = 'void', voided_at = now()
+                UPDATE payments.tickets AS t SET status = 'void', voided_at = payments_private.clock()
                  WHERE t.id IN (SELECT x::bigint FROM jsonb_array_elements_text(return_goods.r.goods -> 'tickets') AS x)
                    AND t.status = 'active'
                    AND t.order_item_id IN (SELECT i.id FROM payments.ticket_order_items AS i
@@ -148,7 +148,7 @@ BEGIN
             UPDATE payments.ticket_order_items AS i
                SET quantity = i.quantity - v_item.n, finalized_quantity = i.finalized_quantity - v_item.n
              WHERE i.id = v_item.order_item_id;
-            UPDATE payments.ticket_slots AS s SET sold = s.sold - v_item.n, updated_at = now()
+            UPDATE payments.ticket_slots AS s SET sold = s.sold - v_item.n, updated_at = payments_private.clock()
               FROM payments.ticket_order_items AS i
              WHERE i.id = v_item.order_item_id AND s.id = i.slot_id;
             v_voided := v_voided || v_item.ids;
@@ -166,7 +166,7 @@ BEGIN
             UPDATE payments.product_order_items AS i
                SET quantity = i.quantity - v_qty, finalized_quantity = i.finalized_quantity - v_qty
              WHERE i.order_id = return_goods.o.id AND i.variant_id = (v_line ->> 'variant_id')::bigint;
-            UPDATE payments.product_variants AS v SET sold = v.sold - v_qty, updated_at = now()
+            UPDATE payments.product_variants AS v SET sold = v.sold - v_qty, updated_at = payments_private.clock()
              WHERE v.id = (v_line ->> 'variant_id')::bigint;
             v_restocked := v_restocked || jsonb_build_object('sku', v_line ->> 'sku', 'quantity', v_qty);
         END IF;
@@ -372,7 +372,7 @@ BEGIN
         v_returned := jsonb_build_object('skipped', 'the order is ' || o.status || ': its goods followed the status');
     END IF;
     UPDATE payments.order_reviews AS v
-       SET resolved_at = now(), resolution = 'dismiss', resolved_by = session_user,
+       SET resolved_at = payments_private.clock(), resolution = 'dismiss', resolved_by = session_user,
            note = 'refund request ' || r.id || ' decided the goods'
      WHERE v.order_id = o.id AND v.reason = 'partial_refund' AND v.subject = r.transaction_id
        AND v.resolved_at IS NULL;
@@ -382,7 +382,7 @@ BEGIN
     END IF;
     UPDATE payments.refund_requests
        SET state = 'succeeded', answer = payments_private.scrub_secrets(record_refund.answer), returned = v_returned,
-           finished_at = now(), finished_by = session_user
+           finished_at = payments_private.clock(), finished_by = session_user
      WHERE id = r.id;
     SELECT * INTO o FROM payments.orders AS x WHERE x.id = r.order_id;
     PERFORM payments_private.write_log(NULL, 'manual', 'refund_recorded', 'succeeded', o.order_number,
@@ -427,7 +427,7 @@ BEGIN
     r := payments_private.lock_refund_request(close_refund_request.request_id);
     UPDATE payments.refund_requests AS x
        SET state = close_refund_request.state, answer = payments_private.scrub_secrets(close_refund_request.answer),
-           finished_at = now(), finished_by = session_user
+           finished_at = payments_private.clock(), finished_by = session_user
      WHERE x.id = r.id;
     SELECT o.order_number INTO v_number FROM payments.orders AS o WHERE o.id = r.order_id;
     PERFORM payments_private.write_log(NULL, 'manual', 'refund_' || close_refund_request.state,

@@ -34,15 +34,15 @@ BEGIN
     UPDATE payments.product_variants AS v
        SET reserved_stock = v.reserved_stock - (i.quantity - i.finalized_quantity),
            sold = v.sold - i.finalized_quantity,
-           updated_at = now()
+           updated_at = payments_private.clock()
       FROM payments.product_order_items AS i
      WHERE i.order_id = o.id AND v.id = i.variant_id;
     UPDATE payments.product_order_items AS i
        SET finalized_quantity = 0
      WHERE i.order_id = o.id AND i.finalized_quantity <> 0;
     UPDATE payments.orders
-       SET stock_released_at = now(), stock_confirmed_at = NULL, pickup_code = NULL, shortfall_at = NULL,
-           status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
+       SET stock_released_at = payments_private.clock(), stock_confirmed_at = NULL, pickup_code = NULL, shortfall_at = NULL,
+           status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = payments_private.clock()
      WHERE id = o.id;
 
     RETURN jsonb_build_object('effect', 'stock_released', 'reserved_released', v_released,

@@ -34,19 +34,19 @@ BEGIN
     UPDATE payments.ticket_slots AS s
        SET reserved = s.reserved - (i.quantity - i.finalized_quantity),
            sold = s.sold - i.finalized_quantity,
-           updated_at = now()
+           updated_at = payments_private.clock()
       FROM payments.ticket_order_items AS i
      WHERE i.order_id = o.id AND s.id = i.slot_id;
     UPDATE payments.ticket_order_items AS i
        SET finalized_quantity = 0
      WHERE i.order_id = o.id AND i.finalized_quantity <> 0;
     UPDATE payments.tickets AS t
-       SET status = 'void', voided_at = now()
+       SET status = 'void', voided_at = payments_private.clock()
       FROM payments.ticket_order_items AS i
      WHERE i.order_id = o.id AND t.order_item_id = i.id AND t.status = 'active';
     GET DIAGNOSTICS v_voided = ROW_COUNT;
-    UPDATE payments.orders SET capacity_released_at = now(), shortfall_at = NULL,
-           status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = now()
+    UPDATE payments.orders SET capacity_released_at = payments_private.clock(), shortfall_at = NULL,
+           status = o.status, paid_at = o.paid_at, gateway_checked_at = o.gateway_checked_at, updated_at = payments_private.clock()
      WHERE id = o.id;
 
     RETURN jsonb_build_object('effect', 'capacity_released', 'reserved_released', v_released,

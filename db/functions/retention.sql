@@ -21,8 +21,8 @@ DECLARE
     v_noise integer;
     v_decisions integer;
     v_runs integer;
-    v_noise_before timestamptz := now() - payments_private.setting('retention_noise')::interval;
-    v_decisions_before timestamptz := now() - payments_private.setting('retention_decisions')::interval;
+    v_noise_before timestamptz := payments_private.clock() - payments_private.setting('retention_noise')::interval;
+    v_decisions_before timestamptz := payments_private.clock() - payments_private.setting('retention_decisions')::interval;
 BEGIN
     PERFORM payments_private.require_row_limit(prune_logs.max_rows, 'max_rows');
     v_run := payments.start_run('prune', prune_logs.source);

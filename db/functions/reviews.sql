@@ -70,13 +70,13 @@ BEGIN
         SELECT apply_review_delta.order_id, x.reason, x.subject, apply_review_delta.log_id
           FROM jsonb_to_recordset(apply_review_delta.delta -> 'open') AS x (reason text, subject text)
         ON CONFLICT (order_id, reason, subject) DO UPDATE
-           SET opened_at = now(), opened_by = excluded.opened_by, resolved_at = NULL, resolution = NULL,
+           SET opened_at = payments_private.clock(), opened_by = excluded.opened_by, resolved_at = NULL, resolution = NULL,
                resolved_by = NULL, note = NULL
          WHERE v.resolution = 'auto';
     END IF;
     IF jsonb_array_length(apply_review_delta.delta -> 'close') > 0 THEN
         UPDATE payments.order_reviews AS v
-           SET resolved_at = now(), resolution = 'auto', resolved_by = 'auto',
+           SET resolved_at = payments_private.clock(), resolution = 'auto', resolved_by = 'auto',
                note = 'closed by log ' || apply_review_delta.log_id
           FROM jsonb_to_recordset(apply_review_delta.delta -> 'close') AS x (reason text, subject text)
          WHERE v.order_id = apply_review_delta.order_id AND v.reason = x.reason AND v.subject = x.subject
@@ -100,7 +100,7 @@ AS $$
 #variable_conflict use_column
 BEGIN
         UPDATE payments.orders AS o
-           SET needs_review = x.open, updated_at = now()
+           SET needs_review = x.open, updated_at = payments_private.clock()
           FROM (SELECT EXISTS (SELECT 1 FROM payments.order_reviews AS v
                                 WHERE v.order_id = sync_needs_review.order_id AND v.resolved_at IS NULL) AS open) AS x
          WHERE o.id = sync_needs_review.order_id AND o.needs_review IS DISTINCT FROM x.open;
@@ -203,7 +203,7 @@ BEGIN
     IF resolve_review.action = 'accept' THEN
         IF v.reason = 'paid_after_release' THEN
             v_raised := payments_private.raise_to_fit(o);
-            UPDATE payments.orders SET shortfall_at = NULL, updated_at = now() WHERE id = o.id
+            UPDATE payments.orders SET shortfall_at = NULL, updated_at = payments_private.clock() WHERE id = o.id
             RETURNING * INTO o;
         ELSIF v.reason = 'amount_mismatch' AND o.status <> 'paid' THEN
             SELECT coalesce(sum(payments_private.cover(t.stage, t.gross_amount)), 0) INTO v_standing
@@ -211,7 +211,7 @@ BEGIN
             IF v_standing <= 0 THEN
                 RAISE EXCEPTION 'order % holds no money to accept', o.order_number USING ERRCODE = 'PM012';
             END IF;
-            UPDATE payments.orders SET accepted_amount = v_standing, updated_at = now() WHERE id = o.id;
+            UPDATE payments.orders SET accepted_amount = v_standing, updated_at = payments_private.clock() WHERE id = o.id;
         ELSE
             RAISE EXCEPTION 'accept fulfils a paid_after_release order or takes the money of an unpaid '
                             'amount_mismatch order as enough; this % review of a % order cannot be accepted: '
@@ -229,11 +229,11 @@ BEGIN
                 o.order_number, v.reason, o.order_number, v.reason USING ERRCODE = 'PM012';
         END IF;
     ELSIF resolve_review.action = 'refunded_in_dashboard' THEN
-        UPDATE payments.orders SET refunded_manually_at = now(), updated_at = now() WHERE id = o.id;
+        UPDATE payments.orders SET refunded_manually_at = payments_private.clock(), updated_at = payments_private.clock() WHERE id = o.id;
     END IF;
 
     UPDATE payments.order_reviews
-       SET resolved_at = now(), resolution = resolve_review.action, resolved_by = session_user,
+       SET resolved_at = payments_private.clock(), resolution = resolve_review.action, resolved_by = session_user,
            note = left(resolve_review.note, 2000)
      WHERE id = v.id;
     PERFORM payments_private.sync_needs_review(o.id);

@@ -54,10 +54,10 @@ BEGIN
           FROM (SELECT o.order_number
                   FROM payments.orders AS o
                  WHERE o.status = 'pending'
-                   AND o.created_at <= now() - start_sync.min_age
+                   AND o.created_at <= payments_private.clock() - start_sync.min_age
                    AND (o.gateway_checked_at IS NULL
-                        OR o.gateway_checked_at <= now() - start_sync.recheck_after
-                        OR (o.expires_at <= now() AND o.gateway_checked_at <= o.expires_at))
+                        OR o.gateway_checked_at <= payments_private.clock() - start_sync.recheck_after
+                        OR (o.expires_at <= payments_private.clock() AND o.gateway_checked_at <= o.expires_at))
                  ORDER BY o.gateway_checked_at NULLS FIRST, o.created_at
                  LIMIT start_sync.max_rows) AS d;
     END IF;
@@ -162,7 +162,7 @@ BEGIN
              WHEN r.kind = 'reconcile' AND NOT r.local_done THEN 'reconcile_local never ran in this run'
         END);
     UPDATE payments.runs AS x
-       SET finished_at = clock_timestamp(),
+       SET finished_at = payments_private.wall_clock(),
            ok = v_problem IS NULL,
            error = v_problem,
            -- the caller's extra figures never stand in for a counter
@@ -210,7 +210,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = payments, pg_temp
 AS $$
-    SELECT k.kind, r.id, r.finished_at, extract(epoch FROM now() - r.finished_at)::double precision,
+    SELECT k.kind, r.id, r.finished_at, extract(epoch FROM payments_private.clock() - r.finished_at)::double precision,
            r.totals, r.error,
            (SELECT max(ok.finished_at) FROM payments.runs AS ok WHERE ok.kind = k.kind AND ok.ok)
       FROM (VALUES ('sync'), ('reconcile'), ('prune')) AS k (kind)

@@ -6,7 +6,7 @@
 -- taken off the order's items (quantity and finalized_quantity shrink
 -- together, so every holding rule and invariant keeps its meaning); an item
 -- whose every unit went back keeps quantity 0. See docs/SQL_API.md, Refunds.
--- depends: 0005.leases
+-- depends: 0006.clock-catalog
 
 CREATE TABLE payments.refund_requests (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -24,7 +24,7 @@ CREATE TABLE payments.refund_requests (
     -- Midtrans' answer, secrets scrubbed; what went back, once succeeded
     answer          jsonb,
     returned        jsonb,
-    requested_at    timestamptz   NOT NULL DEFAULT now(),
+    requested_at    timestamptz   NOT NULL DEFAULT payments_private.clock(),
     finished_at     timestamptz,
     finished_by     text,
     CONSTRAINT refund_requests_finished_check

@@ -19,9 +19,9 @@ CREATE TABLE payments.checkouts (
     claimed_by     text        CHECK (length(claimed_by) BETWEEN 1 AND 200),
     claimed_until  timestamptz,
     attempts       integer     NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-    created_at     timestamptz NOT NULL DEFAULT now(),
+    created_at     timestamptz NOT NULL DEFAULT payments_private.clock(),
     token_at       timestamptz,
-    updated_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT payments_private.clock(),
     CONSTRAINT checkouts_token_check CHECK (
         (snap_token IS NULL) = (redirect_url IS NULL) AND (snap_token IS NULL) = (token_at IS NULL)),
     CONSTRAINT checkouts_claim_check CHECK ((claimed_by IS NULL) = (claimed_until IS NULL)),

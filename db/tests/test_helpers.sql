@@ -4,13 +4,13 @@ CREATE SCHEMA IF NOT EXISTS test_helpers;
 -- a ticket slot with the given capacity; returns its id
 CREATE OR REPLACE FUNCTION test_helpers.slot(code text, capacity integer DEFAULT 10)
 RETURNS bigint LANGUAGE sql AS $$
-    INSERT INTO payments.ticket_slots (code, capacity) VALUES (slot.code, slot.capacity) RETURNING id
+    SELECT s.id FROM payments.create_ticket_slot(slot.code, slot.capacity) AS s
 $$;
 
 -- a product variant with the given stock; returns its id
 CREATE OR REPLACE FUNCTION test_helpers.variant(sku text, stock integer DEFAULT 10)
 RETURNS bigint LANGUAGE sql AS $$
-    INSERT INTO payments.product_variants (sku, stock) VALUES (variant.sku, variant.stock) RETURNING id
+    SELECT v.id FROM payments.create_product_variant(variant.sku, variant.stock) AS v
 $$;
 
 -- a pending ticket order for one slot (100000.00 per order by default)
@@ -20,7 +20,7 @@ RETURNS jsonb LANGUAGE sql AS $$
     SELECT payments.create_ticket_order(ticket_order.order_number,
         jsonb_build_array(jsonb_build_object('slot', ticket_order.slot_code,
                                              'quantity', ticket_order.quantity)),
-        now() + interval '1 hour', ticket_order.amount)
+        payments.clock_now() + interval '1 hour', ticket_order.amount)
 $$;
 
 -- a pending product order for one variant
@@ -30,7 +30,7 @@ RETURNS jsonb LANGUAGE sql AS $$
     SELECT payments.create_product_order(product_order.order_number,
         jsonb_build_array(jsonb_build_object('sku', product_order.sku,
                                              'quantity', product_order.quantity)),
-        now() + interval '1 hour', product_order.amount)
+        payments.clock_now() + interval '1 hour', product_order.amount)
 $$;
 
 -- the status_code Midtrans sends with a status in a notification (and the

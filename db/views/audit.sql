@@ -61,5 +61,5 @@ CREATE OR REPLACE VIEW payments.audit_recent_repairs AS
 SELECT l.created_at, l.source, l.event_type, l.order_number, l.outcome, l.detail, l.run_id
   FROM payments.webhook_logs AS l
  WHERE l.event_type LIKE 'reconcile\_%' AND l.event_type <> 'reconcile_run'
-   AND l.created_at > now() - interval '7 days'
+   AND l.created_at > payments.clock_now() - interval '7 days'
  ORDER BY l.id DESC;
