@@ -13,8 +13,16 @@ Cases:
 * one hot slot -- every order is on the same slot, so every settlement
   updates the same ``ticket_slots`` row and waits for the previous one.
 
-The baseline is measured before and after the calls; the ratio uses the mean.
-Target: spread >= 0.5x pgbench -N.
+A second baseline, the equivalent writes: a pgbench script performing exactly
+the row writes of one settlement as plain SQL with no decisions (lock the
+order, insert the ledger row and the ticket, mark the order paid, finalize the
+item, move the slot's counters, append the log row), on the same tables and
+indexes, over orders of its own. pgbench -N vs the equivalent writes is the
+cost of the write set; the equivalent writes vs the function is the cost of
+our logic.
+
+The pgbench -N baseline is measured before and after the calls; the ratio uses
+the mean. Targets: spread >= 0.5x pgbench -N and >= 0.8x the equivalent writes.
 """
 
 from __future__ import annotations
@@ -39,6 +47,62 @@ def apply_script(prefix: str, sequence: str) -> str:
         "    " + fixtures.ORDER_AMOUNT + "::numeric, 'TX-" + prefix + "-' || n.v, '200', 'webhook',\n"
         "    " + fixtures.payload_sql_literal() + ", NULL) FROM n;\n"
     )
+
+
+def writes_script(prefix: str, sequence: str) -> str:
+    """One pgbench transaction that performs exactly the row writes of one settlement of
+    a pending one-ticket order, as plain SQL with no decisions: lock the order, insert the
+    ledger row and the ticket, mark the order paid, finalize the item, move the slot's
+    counters, append the decision's log row. The same tables, indexes, constraints and
+    triggers as the function; what it does not do is decide anything."""
+    payload = fixtures.payload_sql_literal()
+    return (
+        "SELECT nextval('" + sequence + "') AS n \\gset\n"
+        "BEGIN;\n"
+        "SELECT o.id AS oid, i.id AS iid, i.slot_id AS sid FROM payments.orders AS o"
+        " JOIN payments.ticket_order_items AS i ON i.order_id = o.id"
+        " WHERE o.order_number = '" + prefix + "-' || :n FOR UPDATE OF o \\gset\n"
+        "INSERT INTO payments.gateway_transactions (order_id, transaction_id, transaction_status,"
+        " fraud_status, stage, gross_amount, refund_amount, midtrans_at, seen_paid)"
+        " VALUES (:oid, 'TX-" + prefix + "-' || :n, 'settlement', 'accept', 22, " + fixtures.ORDER_AMOUNT
+        + ", 0, now(), true);\n"
+        "INSERT INTO payments.tickets (order_item_id, seq, code)"
+        " VALUES (:iid, 1, upper(substr(md5(random()::text), 1, 16)));\n"
+        "UPDATE payments.orders SET status = 'paid', paid_at = now(), tickets_issued_at = now(),"
+        " updated_at = now() WHERE id = :oid;\n"
+        "UPDATE payments.ticket_order_items SET finalized_quantity = quantity WHERE id = :iid;\n"
+        "UPDATE payments.ticket_slots SET reserved = reserved - 1, sold = sold + 1, updated_at = now()"
+        " WHERE id = :sid;\n"
+        "INSERT INTO payments.webhook_logs (source, event_type, order_number, transaction_id,"
+        " transaction_status, fraud_status, status_code, gross_amount, signature_valid, outcome, detail,"
+        " payload)"
+        " VALUES ('webhook', 'gateway_status', '" + prefix + "-' || :n, 'TX-" + prefix + "-' || :n,"
+        " 'settlement', 'accept', '200', " + fixtures.ORDER_AMOUNT + ", true, 'paid',"
+        " '{\"previous_status\": \"pending\", \"new_status\": \"paid\"}', " + payload + ");\n"
+        "END;\n"
+    )
+
+
+def run_writes(ctx: Context, dbname: str, url: str, prefix: str, per_client: int,
+               clients: int = CLIENTS) -> common.PgbenchResult:
+    """The equivalent-writes script over ``prefix`` orders (same pgbench settings as run_apply)."""
+    sequence = f"bench_{prefix.lower()}_seq"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SEQUENCE IF NOT EXISTS public.{sequence}")
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / f"{prefix}.sql"
+        script.write_text(writes_script(prefix, f"public.{sequence}"))
+        script.chmod(0o644)
+        result = common.pgbench(ctx.server, dbname,
+                                ["-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)),
+                                 "-t", str(per_client), "-f", str(script)], timeout=600)
+    with psycopg.connect(url, autocommit=True) as conn:
+        paid = conn.execute("SELECT count(*) FROM payments.orders"
+                            " WHERE order_number LIKE %s AND status = 'paid'", (prefix + "-%",)).fetchone()[0]
+    if paid != clients * per_client or result.failed:
+        raise RuntimeError(f"{prefix}: {paid} written as paid of {clients * per_client}, "
+                           f"{result.failed} failed")
+    return result
 
 
 def run_apply(ctx: Context, dbname: str, url: str, prefix: str, per_client: int,
@@ -73,6 +137,7 @@ def run(ctx: Context, rep: Reporter) -> None:
             fixtures.load_history(conn, history)
             first = fixtures.make_slots(conn, "SPREAD", SLOTS, 1_000_000)
             fixtures.make_pending_ticket_orders(conn, "BA", CLIENTS * per_client, first, SLOTS)
+            fixtures.make_pending_ticket_orders(conn, "BE", CLIENTS * per_client, first, SLOTS)
             hot = fixtures.make_slots(conn, "HOT", 1, 1_000_000)
             fixtures.make_pending_ticket_orders(conn, "BH", CLIENTS * hot_per_client, hot, 1)
             fixtures.analyze(conn)
@@ -82,6 +147,7 @@ def run(ctx: Context, rep: Reporter) -> None:
 
         before = common.pgbench_baseline(ctx, clients=CLIENTS, seconds=base_seconds)
         machine_before = common.machine_ticks()
+        writes = run_writes(ctx, dbname, url, "BE", per_client)
         spread = run_apply(ctx, dbname, url, "BA", per_client)
         busy = common.machine_busy(machine_before, common.machine_ticks())
         hot_result = run_apply(ctx, dbname, url, "BH", hot_per_client)
@@ -100,6 +166,13 @@ def run(ctx: Context, rep: Reporter) -> None:
             baseline="pgbench -N", baseline_value=baseline, ratio=spread.tps / baseline,
             target=">= 0.5x", met=spread.tps / baseline >= 0.5,
             note=f"{spread.transactions} calls, mean latency {spread.latency_ms:.2f} ms")
+    rep.add("equivalent writes: one settlement's row writes as plain SQL, spread", writes.tps, "tps",
+            baseline="pgbench -N", baseline_value=baseline, ratio=writes.tps / baseline,
+            note=f"{writes.transactions} transactions of 9 statements; the cost of the write set")
+    rep.add("settlements vs the equivalent writes", spread.tps, "calls/s",
+            baseline="equivalent writes", baseline_value=writes.tps, ratio=spread.tps / writes.tps,
+            target=">= 0.8x", met=spread.tps / writes.tps >= 0.8,
+            note="the gap is the cost of the decisions (ledger, derive, reviews, log)")
     rep.add("apply_gateway_status settlements, one hot slot", hot_result.tps, "calls/s",
             baseline="pgbench -N", baseline_value=baseline, ratio=hot_result.tps / baseline,
             note=f"{hot_result.transactions} calls, mean latency {hot_result.latency_ms:.2f} ms")
