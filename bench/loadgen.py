@@ -40,8 +40,11 @@ from runner.signature import signature  # noqa: E402
 PATH = "/midtrans/notification"
 
 
-def build_request(host: str, port: int, order_id: str, server_key: str) -> bytes:
-    body = notification_payload(order_id, "TX-" + order_id)
+def build_request(host: str, port: int, order_id: str, server_key: str,
+                  transaction_id: str | None = None) -> bytes:
+    """A signed settlement for ``order_id``; its transaction_id ``TX-{order_id}`` (what
+    bench/simulator_serve.py preloads) unless given (bench/flash_sale.py: the simulator's own)."""
+    body = notification_payload(order_id, transaction_id or "TX-" + order_id)
     body["signature_key"] = signature(order_id, "200", ORDER_AMOUNT, server_key)
     raw = json.dumps(body).encode()
     head = (f"POST {PATH} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
