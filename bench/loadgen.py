@@ -16,8 +16,11 @@ Modes:
   answered, and its latency is measured from when it was due, so a stalled
   server shows up in the percentiles (no coordinated omission).
 
+``--port`` may name several ports (``8001,8002``: several ``serve`` workers
+on one host); connection *i* goes to port *i* mod their number.
+
 Prints one JSON line: sent, ok, errors (by status), seconds, rate, latency
-percentiles in ms.
+percentiles and the maximum in ms.
 """
 
 from __future__ import annotations
@@ -102,12 +105,12 @@ class Stats:
             self.first_error = f"{status} {body[:200]!r}"
 
 
-async def closed_loop(host: str, port: int, requests: list[bytes], connections: int,
+async def closed_loop(host: str, ports: list[int], requests: list[bytes], connections: int,
                       seconds: float, stats: Stats) -> float:
     position = 0
     deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
+    async def worker(port: int) -> None:
         nonlocal position
         conn = Connection(host, port)
         try:
@@ -124,15 +127,15 @@ async def closed_loop(host: str, port: int, requests: list[bytes], connections: 
             conn.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(ports[i % len(ports)]) for i in range(connections)))
     return time.perf_counter() - started
 
 
-async def open_loop(host: str, port: int, requests: list[bytes], connections: int, rate: float,
+async def open_loop(host: str, ports: list[int], requests: list[bytes], connections: int, rate: float,
                     stats: Stats) -> float:
     idle: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(connections):
-        idle.put_nowait(Connection(host, port))
+    for i in range(connections):
+        idle.put_nowait(Connection(host, ports[i % len(ports)]))
     tasks: set[asyncio.Task] = set()
 
     async def send(data: bytes, due: float) -> None:
@@ -172,7 +175,7 @@ def percentile_ms(values: list[float], q: float) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Signed Midtrans notifications against a webhook.")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", required=True, help="a port, or several comma-separated (round robin)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--server-key", required=True)
     parser.add_argument("--prefix", required=True, help="orders {prefix}-{first}..{first+count-1}")
@@ -185,16 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mode == "open" and not args.rate:
         parser.error("--mode open needs --rate")
+    try:
+        ports = [int(p) for p in args.port.split(",")]
+    except ValueError:
+        parser.error("--port takes port numbers, comma-separated")
 
-    requests = [build_request(args.host, args.port, f"{args.prefix}-{n}", args.server_key)
+    requests = [build_request(args.host, ports[0], f"{args.prefix}-{n}", args.server_key)
                 for n in range(args.first, args.first + args.count)]
     stats = Stats()
     cpu_start = time.process_time()
     if args.mode == "closed":
-        elapsed = asyncio.run(closed_loop(args.host, args.port, requests, args.connections,
+        elapsed = asyncio.run(closed_loop(args.host, ports, requests, args.connections,
                                           args.seconds, stats))
     else:
-        elapsed = asyncio.run(open_loop(args.host, args.port, requests, args.connections, args.rate,
+        elapsed = asyncio.run(open_loop(args.host, ports, requests, args.connections, args.rate,
                                         stats))
     sent = len(stats.latencies)
     print(json.dumps({

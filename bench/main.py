@@ -28,7 +28,7 @@ BENCHMARKS = {
     "reconcile": ("bench.reconciliation", "reconciliation clean check at 10k/100k/1M, repair rate"),
     "contention": ("bench.contention", "1,000 buyers racing for the last 100 seats"),
 }
-TIMEOUT = {"apply": 600, "webhook": 600, "reconcile": 900, "contention": 300}
+TIMEOUT = {"apply": 600, "webhook": 900, "reconcile": 900, "contention": 300}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
