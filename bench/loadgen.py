@@ -14,7 +14,9 @@ Modes:
 * ``open`` -- a fixed arrival rate (``--rate`` per second, open loop): request
   *i* is due at ``start + i / rate`` whether or not earlier ones have been
   answered, and its latency is measured from when it was due, so a stalled
-  server shows up in the percentiles (no coordinated omission).
+  server shows up in the percentiles (no coordinated omission); a request
+  still unanswered 60 s after the last was sent counts as ``unanswered``,
+  with its wait until then.
 
 ``--port`` may name several ports (``8001,8002``: several ``serve`` workers
 on one host); connection *i* goes to port *i* mod their number.
@@ -41,6 +43,7 @@ from bench.fixtures import ORDER_AMOUNT, notification_payload  # noqa: E402
 from runner.signature import signature  # noqa: E402
 
 PATH = "/midtrans/notification"
+UNANSWERED_AFTER = 60.0   # open loop: seconds after the last request is sent to wait for answers
 
 
 def build_request(host: str, port: int, order_id: str, server_key: str) -> bytes:
@@ -136,7 +139,7 @@ async def open_loop(host: str, ports: list[int], requests: list[bytes], connecti
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for i in range(connections):
         idle.put_nowait(Connection(host, ports[i % len(ports)]))
-    tasks: set[asyncio.Task] = set()
+    tasks: dict[asyncio.Task, float] = {}   # in flight -> when it was due
 
     async def send(data: bytes, due: float) -> None:
         conn = await idle.get()
@@ -155,10 +158,13 @@ async def open_loop(host: str, ports: list[int], requests: list[bytes], connecti
         if delay > 0:
             await asyncio.sleep(delay)
         task = asyncio.create_task(send(data, due))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        tasks[task] = due
+        task.add_done_callback(lambda done: tasks.pop(done, None))
     if tasks:
-        await asyncio.wait(tasks, timeout=60)
+        await asyncio.wait(set(tasks), timeout=UNANSWERED_AFTER)
+    for task, due in list(tasks.items()):  # still waiting: counted, with the wait so far
+        task.cancel()
+        stats.record(due, "unanswered")
     elapsed = time.perf_counter() - start
     while not idle.empty():
         idle.get_nowait().close()
