@@ -14,10 +14,15 @@ Modes:
 * ``open`` -- a fixed arrival rate (``--rate`` per second, open loop): request
   *i* is due at ``start + i / rate`` whether or not earlier ones have been
   answered, and its latency is measured from when it was due, so a stalled
-  server shows up in the percentiles (no coordinated omission).
+  server shows up in the percentiles (no coordinated omission); a request
+  still unanswered 60 s after the last was sent counts as ``unanswered``,
+  with its wait until then.
+
+``--port`` may name several ports (``8001,8002``: several ``serve`` workers
+on one host); connection *i* goes to port *i* mod their number.
 
 Prints one JSON line: sent, ok, errors (by status), seconds, rate, latency
-percentiles in ms.
+percentiles and the maximum in ms.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from bench.fixtures import ORDER_AMOUNT, notification_payload  # noqa: E402
 from runner.signature import signature  # noqa: E402
 
 PATH = "/midtrans/notification"
+UNANSWERED_AFTER = 60.0   # open loop: seconds after the last request is sent to wait for answers
 
 
 def build_request(host: str, port: int, order_id: str, server_key: str,
@@ -105,12 +111,12 @@ class Stats:
             self.first_error = f"{status} {body[:200]!r}"
 
 
-async def closed_loop(host: str, port: int, requests: list[bytes], connections: int,
+async def closed_loop(host: str, ports: list[int], requests: list[bytes], connections: int,
                       seconds: float, stats: Stats) -> float:
     position = 0
     deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
+    async def worker(port: int) -> None:
         nonlocal position
         conn = Connection(host, port)
         try:
@@ -127,16 +133,16 @@ async def closed_loop(host: str, port: int, requests: list[bytes], connections: 
             conn.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(ports[i % len(ports)]) for i in range(connections)))
     return time.perf_counter() - started
 
 
-async def open_loop(host: str, port: int, requests: list[bytes], connections: int, rate: float,
+async def open_loop(host: str, ports: list[int], requests: list[bytes], connections: int, rate: float,
                     stats: Stats) -> float:
     idle: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(connections):
-        idle.put_nowait(Connection(host, port))
-    tasks: set[asyncio.Task] = set()
+    for i in range(connections):
+        idle.put_nowait(Connection(host, ports[i % len(ports)]))
+    tasks: dict[asyncio.Task, float] = {}   # in flight -> when it was due
 
     async def send(data: bytes, due: float) -> None:
         conn = await idle.get()
@@ -155,10 +161,13 @@ async def open_loop(host: str, port: int, requests: list[bytes], connections: in
         if delay > 0:
             await asyncio.sleep(delay)
         task = asyncio.create_task(send(data, due))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        tasks[task] = due
+        task.add_done_callback(lambda done: tasks.pop(done, None))
     if tasks:
-        await asyncio.wait(tasks, timeout=60)
+        await asyncio.wait(set(tasks), timeout=UNANSWERED_AFTER)
+    for task, due in list(tasks.items()):  # still waiting: counted, with the wait so far
+        task.cancel()
+        stats.record(due, "unanswered")
     elapsed = time.perf_counter() - start
     while not idle.empty():
         idle.get_nowait().close()
@@ -175,7 +184,7 @@ def percentile_ms(values: list[float], q: float) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Signed Midtrans notifications against a webhook.")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", required=True, help="a port, or several comma-separated (round robin)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--server-key", required=True)
     parser.add_argument("--prefix", required=True, help="orders {prefix}-{first}..{first+count-1}")
@@ -188,16 +197,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mode == "open" and not args.rate:
         parser.error("--mode open needs --rate")
+    try:
+        ports = [int(p) for p in args.port.split(",")]
+    except ValueError:
+        parser.error("--port takes port numbers, comma-separated")
 
-    requests = [build_request(args.host, args.port, f"{args.prefix}-{n}", args.server_key)
+    requests = [build_request(args.host, ports[0], f"{args.prefix}-{n}", args.server_key)
                 for n in range(args.first, args.first + args.count)]
     stats = Stats()
     cpu_start = time.process_time()
     if args.mode == "closed":
-        elapsed = asyncio.run(closed_loop(args.host, args.port, requests, args.connections,
+        elapsed = asyncio.run(closed_loop(args.host, ports, requests, args.connections,
                                           args.seconds, stats))
     else:
-        elapsed = asyncio.run(open_loop(args.host, args.port, requests, args.connections, args.rate,
+        elapsed = asyncio.run(open_loop(args.host, ports, requests, args.connections, args.rate,
                                         stats))
     sent = len(stats.latencies)
     print(json.dumps({

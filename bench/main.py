@@ -29,7 +29,7 @@ BENCHMARKS = {
     "contention": ("bench.contention", "1,000 buyers racing for the last 100 seats"),
     "flash": ("bench.flash_sale", "flash sale: 10,000 buyers for 1,000 seats, then the settlement burst"),
 }
-TIMEOUT = {"apply": 600, "webhook": 600, "reconcile": 900, "contention": 300, "flash": 600}
+TIMEOUT = {"apply": 600, "webhook": 900, "reconcile": 900, "contention": 300, "flash": 600}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

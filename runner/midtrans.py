@@ -26,8 +26,10 @@ class: timeout, connect, transport, rate_limited (429), http_5xx, auth
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import random
+import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,6 +42,23 @@ import httpx
 from runner.signature import basic_auth
 
 log = logging.getLogger("payments.midtrans")
+
+
+def _mark_sniffio_absent() -> bool:
+    """httpcore 1.0 runs ``import sniffio`` each time it sets up a lock, event or
+    semaphore (several per request) and falls back to asyncio when that fails;
+    anyio >= 4.11 no longer installs sniffio, and a failed import is not cached,
+    so each one searches all of sys.path again: about 5 ms of CPU per Status
+    API call measured under load (encode/httpcore discussion #1102). With
+    ``sys.modules["sniffio"] = None`` the import fails at once, with the same
+    outcome. Does nothing when sniffio is installed. True if it marked it."""
+    if "sniffio" in sys.modules or importlib.util.find_spec("sniffio") is not None:
+        return False
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+    return True
+
+
+_mark_sniffio_absent()
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 #: A Retry-After longer than this is not waited for: the call fails and the

@@ -160,9 +160,7 @@ class WebhookApp:
             return 413, {"error": f"body larger than {limit} bytes"}, "body_too_large"
 
         try:
-            payload = json.loads(raw)
-            # the signature covers the exact strings received: read numbers as text
-            exact = json.loads(raw, parse_float=str, parse_int=str)
+            payload, exact = _parse(raw)
             # JSON may escape lone surrogates (\ud800) and NUL (\u0000): neither is
             # text PostgreSQL (or the signature's UTF-8) can take
             _check_text(payload)
@@ -397,6 +395,19 @@ def _check_text(value: Any) -> None:
                     stack.append((child, depth + 1))
             else:
                 stack.extend((child, depth + 1) for child in item)
+
+
+def _parse(raw: bytes) -> tuple[Any, Any]:
+    """The body as JSON, and the same with the fields the signature covers exactly as received.
+
+    Midtrans sends every such field as a JSON string, so the body is parsed
+    once and both are the same object; only when one came as a JSON number
+    (150000.00) is it read again with numbers as text ("150000.00", not
+    150000.0), since the signature covers the exact string."""
+    payload = json.loads(raw)
+    if isinstance(payload, dict) and any(type(payload.get(f)) in (int, float) for f in REQUIRED_FIELDS):
+        return payload, json.loads(raw, parse_float=str, parse_int=str)
+    return payload, payload
 
 
 def _first_line(exc: BaseException) -> str:

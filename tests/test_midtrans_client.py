@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Iterator
 
@@ -317,3 +318,27 @@ def test_operator_actions_found_refused_and_not_found(sim: str) -> None:
         assert isinstance(run(act(verb, "C-99")), NotFound)
     with pytest.raises(MidtransError, match="HTTP 401"):
         run(ask(sim, "C-41", key="SB-Mid-server-wrong", verb="cancel"))
+
+
+def test_a_missing_sniffio_is_marked_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpcore imports sniffio on every lock it sets up; without sniffio installed that failed
+    import would search sys.path each time, so runner.midtrans marks it absent (the same
+    outcome, at once). An installed sniffio is left alone."""
+    import httpcore._synchronization
+
+    from runner import midtrans
+
+    monkeypatch.setitem(sys.modules, "sniffio", None)
+    monkeypatch.delitem(sys.modules, "sniffio")
+    monkeypatch.setattr(midtrans.importlib.util, "find_spec", lambda name, *args: None)
+    assert midtrans._mark_sniffio_absent() is True
+    assert sys.modules["sniffio"] is None
+    with pytest.raises(ImportError):
+        import sniffio  # noqa: F401
+    assert httpcore._synchronization.current_async_library() == "asyncio"
+    assert midtrans._mark_sniffio_absent() is False  # marked once
+
+    monkeypatch.delitem(sys.modules, "sniffio")
+    monkeypatch.setattr(midtrans.importlib.util, "find_spec", lambda name, *args: object())
+    assert midtrans._mark_sniffio_absent() is False  # installed: imported as usual
+    assert "sniffio" not in sys.modules

@@ -613,6 +613,22 @@ def test_status_api_timeout_and_delay(start: Callable[..., tuple[str, Simulator]
     assert time.monotonic() - t0 < 0.5
 
 
+def test_status_api_delay_without_count_applies_to_every_call(
+        start: Callable[..., tuple[str, Simulator]]) -> None:
+    """A constant Status API latency (bench/simulator_serve.py --delay): {"mode": "ok", "delay": d}
+    with no count is never used up, so every call waits d."""
+    base, sim = start(None)
+    oid = order_id()
+    sim_create(base, oid)
+    assert httpx.post(f"{base}/_sim/faults",
+                      json={"status_api": {"mode": "ok", "delay": 0.01}}).status_code == 200
+    for _ in range(5):
+        assert status(base, oid).status_code == 200
+        assert httpx.get(f"{base}/_sim/faults").json()["status_api"] == \
+            {"mode": "ok", "count": None, "delay": 0.01}
+    assert [sim._take_status_fault() for _ in range(3)] == [("ok", 0.01)] * 3
+
+
 def test_bad_fault_requests_are_400(plain: str) -> None:
     assert httpx.post(f"{plain}/_sim/faults", json={"status_api": {"mode": "explode"}}).status_code == 400
     oid = order_id()

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from runner import db as runner_db
 from runner.settings import load
 from runner.signature import signature
-from runner.webhook import WebhookApp
+from runner.webhook import WebhookApp, _parse
 from tests.pgserver import free_port
 from tests.servers import asgi_server
 
@@ -105,6 +105,22 @@ def test_signature_covers_the_exact_amount_string(shop, webhook) -> None:
     assert post(webhook, body).status_code == 200
     body["gross_amount"] = "150000.00"
     assert post(webhook, body).status_code == 403
+
+
+def test_a_signed_field_sent_as_a_json_number_is_read_as_its_exact_text(shop, webhook) -> None:
+    """The body is parsed once; a signed field that came as a JSON number is read again as text."""
+    body = notification("TKT-1", gross_amount="150000.00")
+    raw = json.dumps(body).replace('"gross_amount": "150000.00"', '"gross_amount": 150000.00').encode()
+    assert b'"gross_amount": 150000.00' in raw
+    payload, exact = _parse(raw)
+    assert payload["gross_amount"] == 150000.0 and exact["gross_amount"] == "150000.00"
+    assert post(webhook, raw).status_code == 200
+
+
+def test_a_body_of_strings_is_parsed_once() -> None:
+    raw = json.dumps(notification("TKT-1") | {"nested": {"n": 1}}).encode()
+    payload, exact = _parse(raw)
+    assert exact is payload and payload["nested"] == {"n": 1}
 
 
 def test_malformed_json_is_400_and_logged(shop, webhook) -> None:
