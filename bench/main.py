@@ -27,8 +27,9 @@ BENCHMARKS = {
     "webhook": ("bench.webhook_e2e", "webhook end to end (payments serve + loopback load generator)"),
     "reconcile": ("bench.reconciliation", "reconciliation clean check at 10k/100k/1M, repair rate"),
     "contention": ("bench.contention", "1,000 buyers racing for the last 100 seats"),
+    "sync": ("bench.sync_scale", "payments sync --once, 10k due orders, 150 ms Status API, by concurrency"),
 }
-TIMEOUT = {"apply": 600, "webhook": 600, "reconcile": 900, "contention": 300}
+TIMEOUT = {"apply": 600, "webhook": 600, "reconcile": 900, "contention": 300, "sync": 900}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
