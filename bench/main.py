@@ -29,7 +29,7 @@ BENCHMARKS = {
     "contention": ("bench.contention", "1,000 buyers racing for the last 100 seats"),
     "sync": ("bench.sync_scale", "payments sync --once, 10k due orders, 150 ms Status API, by concurrency"),
 }
-TIMEOUT = {"apply": 600, "webhook": 600, "reconcile": 900, "contention": 300, "sync": 900}
+TIMEOUT = {"apply": 600, "webhook": 600, "reconcile": 900, "contention": 300, "sync": 1800}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
