@@ -5,7 +5,9 @@ Preloads settled transactions for the benchmark's pending orders
 the load generator notifies about (``TX-{order_id}``, bench/fixtures.py), so
 ``payments serve`` can confirm every notification with the Status API. An
 optional ``--delay`` makes every Status API answer wait that long (a realistic
-Midtrans latency is about 150 ms). Serves until SIGTERM.
+Midtrans latency is about 150 ms; the control API's ``POST /_sim/faults``
+changes it while serving). ``--pending`` leaves the transactions pending (the
+sync benchmark: customers who have not paid yet). Serves until SIGTERM.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds every Status API answer waits")
+    parser.add_argument("--pending", action="store_true", help="leave the transactions pending (not settled)")
     args = parser.parse_args(argv)
 
     app = create_app(args.server_key)
@@ -39,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         order_id = f"{args.prefix}-{n}"
         app.create_transaction(order_id, ORDER_AMOUNT, "bank_transfer", notify=False,
                                transaction_id=f"TX-{order_id}")
-        app.transition(order_id, "settle", {"notify": False})
+        if not args.pending:
+            app.transition(order_id, "settle", {"notify": False})
     if args.delay:
         app.status_faults = StatusFaults(mode="ok", count=None, delay=args.delay)
-    print(f"preloaded {args.count} settled transactions", flush=True)
+    print(f"preloaded {args.count} {'pending' if args.pending else 'settled'} transactions", flush=True)
     config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on",
                             access_log=False)
     uvicorn.Server(config).run()

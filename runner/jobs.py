@@ -238,26 +238,30 @@ async def _sync_locked(settings: Settings, pool: AsyncConnectionPool, client: Mi
     due = [row["order_number"] for row in rows if row["order_number"] is not None]
     extra: Counter[str] = Counter()
     try:
+        # at most http_concurrency orders in flight, each from its Status API call to
+        # its answer applied: an answer waiting for the database keeps its place, so
+        # the pool (and the lease renewal sharing it) never has more than that queued
         limit = asyncio.Semaphore(settings.http_concurrency)
 
         async def check(order_id: str) -> None:
-            try:
-                async with limit:
+            async with limit:
+                try:
                     answer = await client.status(order_id)
-                if isinstance(answer, NotFound):
-                    await apply_not_found(pool, order_id, "sync", None, run_id)
-                else:
-                    _count_decision(extra, await apply_answer(pool, order_id, answer.body, "sync", run_id))
-                    if settings.auto_capture:
-                        await _auto_capture(order_id, answer.body)
-            except (MidtransError, psycopg.Error) as exc:
-                await _run_failed(pool, run_id, "sync", order_id, exc)
+                    if isinstance(answer, NotFound):
+                        await apply_not_found(pool, order_id, "sync", None, run_id)
+                    else:
+                        result = await apply_answer(pool, order_id, answer.body, "sync", run_id)
+                        _count_decision(extra, result)
+                        if settings.auto_capture:
+                            await _auto_capture(order_id, answer.body)
+                except (MidtransError, psycopg.Error) as exc:
+                    await _run_failed(pool, run_id, "sync", order_id, exc)
 
         async def _auto_capture(order_id: str, body: dict[str, Any]) -> None:
             """A card authorisation close to running out (PAYMENTS_AUTO_CAPTURE):
-            captured at Midtrans, and the capture's answer applied (evidence action)."""
-            async with limit:
-                captured = await auto_capture(settings, client, order_id, body)
+            captured at Midtrans, and the capture's answer applied (evidence action).
+            Called with the order's place in ``limit`` held."""
+            captured = await auto_capture(settings, client, order_id, body)
             if captured is not None:
                 extra["auto_captured"] += captured[1] == "action"
                 _count_decision(extra, await apply_answer(pool, order_id, captured[0], "sync", run_id,
