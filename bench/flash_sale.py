@@ -90,7 +90,7 @@ def burst(port: int, transactions: dict[str, str]) -> dict:
     requests = [loadgen.build_request("127.0.0.1", port, order, common.SERVER_KEY, transaction_id=tx)
                 for order, tx in transactions.items()]
     stats = loadgen.Stats()
-    elapsed = asyncio.run(loadgen.closed_loop("127.0.0.1", port, requests, IN_FLIGHT, BURST_SECONDS, stats))
+    elapsed = asyncio.run(loadgen.closed_loop("127.0.0.1", [port], requests, IN_FLIGHT, BURST_SECONDS, stats))
     sent = len(stats.latencies)
     return {"sent": sent, "ok": stats.status["ok"],
             "errors": {k: v for k, v in stats.status.items() if k != "ok"},

@@ -71,6 +71,10 @@ OPEN_CONNECTIONS = 64
 SLOW_DELAY = 0.150           # a realistic Midtrans Status API latency
 SLOW_CONNECTIONS = 64        # closed loop with a slow Status API: more than the confirmation slots
 SLOW_OPEN_CONNECTIONS = 512  # open loop with a slow Status API: Midtrans opens as many as it needs
+# the steady open loop at half rate: enough connections for the 150 ms in flight, few enough that
+# each is reused well within uvicorn's 5 s keep-alive (an idle one is closed by the server, and a
+# request written on it reads nothing: IncompleteReadError, as in the first full run)
+SLOW_STEADY_CONNECTIONS = 64
 OVERLOAD = 2.0               # the overload step: this many times the maximum rate
 SETTINGS_CONFIRM_CONCURRENCY = Settings().confirm_concurrency
 ORDER_PREFIX = "WH"
@@ -249,7 +253,7 @@ def measure_slow(midtrans: str, delay: float, seconds: float, overload_seconds: 
         count = min(int(half * seconds), (first + orders_left - used) // 3)
         say(f"  [confirmed, Status API {delay * 1000:.0f} ms] open loop at {half:,.0f}/s, "
             f"{count} notifications")
-        steady = loadgen(ports, used, count, "open", connections=SLOW_OPEN_CONNECTIONS, rate=half,
+        steady = loadgen(ports, used, count, "open", connections=SLOW_STEADY_CONNECTIONS, rate=half,
                          tolerate={"503"})
         used += steady["sent"]
         rate = peak["ok_rate"] * OVERLOAD
