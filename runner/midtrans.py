@@ -5,7 +5,9 @@
 ``refund(id, refund_key, amount, reason)`` and ``direct_refund(...)``,
 ``capture`` / ``approve`` / ``deny`` / ``cancel`` (operator actions),
 with Basic auth ``base64(server_key + ":")``, connect/read timeouts, a
-keep-alive connection pool, and bounded retries with exponential backoff and
+keep-alive connection pool (runner/transport.py: httpx with a lean HTTP/1.1
+transport, a fraction of the CPU per call of httpx's own; that one is kept
+when a proxy environment variable is set), and bounded retries with exponential backoff and
 full jitter on timeouts, connection errors, 429 (honouring ``Retry-After``)
 and 5xx.
 
@@ -31,6 +33,7 @@ import logging
 import random
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -40,6 +43,7 @@ from urllib.parse import quote
 import httpx
 
 from runner.signature import basic_auth
+from runner.transport import LeanTransport
 
 log = logging.getLogger("payments.midtrans")
 
@@ -65,6 +69,8 @@ RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 #: caller's own schedule (Midtrans' retries, the next sync) tries again.
 MAX_RETRY_AFTER = 60.0
 TRANSACTION_MISSING = "transaction doesn't exist"
+#: an idle connection to Midtrans is dropped after this many seconds
+KEEPALIVE_EXPIRY = 5.0
 
 
 class MidtransError(Exception):
@@ -122,17 +128,31 @@ def path_segment(key: str) -> str:
     return quote(key, safe="")
 
 
+def uses_proxy(url: str) -> bool:
+    """Whether an HTTP(S)_PROXY / ALL_PROXY environment variable applies to
+    ``url``'s scheme; then the calls go through httpx's own transport, which
+    honours them (and NO_PROXY). Any such variable counts, whatever NO_PROXY
+    says: the Snap host differs from the API host, and a missed proxy would
+    fail closed networks."""
+    proxies = urllib.request.getproxies_environment()
+    return bool(proxies.get(httpx.URL(url).scheme) or proxies.get("all"))
+
+
 class MidtransClient:
     def __init__(self, base_url: str, server_key: str, *, timeout: float = 10.0,
                  retries: int = 3, backoff: float = 0.5, max_backoff: float = 8.0,
                  transport: httpx.AsyncBaseTransport | None = None,
                  max_connections: int = 64, metrics: Any = None) -> None:
+        if transport is None and not uses_proxy(base_url):
+            transport = LeanTransport(max_connections=max_connections, keepalive_expiry=KEEPALIVE_EXPIRY)
+        # else httpx's own transport: it honours HTTP(S)_PROXY / ALL_PROXY / NO_PROXY
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": basic_auth(server_key), "Accept": "application/json",
                      "User-Agent": "payments-runner"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                                keepalive_expiry=KEEPALIVE_EXPIRY),
             transport=transport,
         )
         self._retries = retries
