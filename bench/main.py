@@ -29,8 +29,10 @@ BENCHMARKS = {
     "contention": ("bench.contention", "1,000 buyers racing for the last 100 seats"),
     "flash": ("bench.flash_sale", "flash sale: 10,000 buyers for 1,000 seats, then the settlement burst"),
     "sync": ("bench.sync_scale", "payments sync --once, 10k due orders, 150 ms Status API, by concurrency"),
+    "client": ("bench.status_client", "CPU per Status API call: runner/transport.py vs httpx's own"),
 }
-TIMEOUT = {"apply": 600, "webhook": 900, "reconcile": 900, "contention": 300, "flash": 600, "sync": 1800}
+TIMEOUT = {"apply": 600, "webhook": 900, "reconcile": 900, "contention": 300, "flash": 600, "sync": 1800,
+           "client": 300}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
