@@ -346,3 +346,16 @@ def test_midtrans_client_uses_the_lean_transport_and_a_proxy_when_one_is_set(
         monkeypatch.setenv("HTTP_PROXY", s.url)
         proxied = run(ask("http://api.midtrans.invalid"))
         assert proxied.body["target"] == "http://api.midtrans.invalid/v2/ORDER-1/status"
+
+
+def test_ssl_cert_file_replaces_the_ca_bundle(certificate: tuple[Path, Path],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = certificate
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with server(tls=served) as s:
+        async def main() -> dict:
+            async with client(s.url) as c:
+                return (await c.get("/ok")).json()
+        assert run(main())["target"] == "/ok"
