@@ -55,7 +55,9 @@ def _mark_sniffio_absent() -> bool:
     so each one searches all of sys.path again: about 5 ms of CPU per Status
     API call measured under load (encode/httpcore discussion #1102). With
     ``sys.modules["sniffio"] = None`` the import fails at once, with the same
-    outcome. Does nothing when sniffio is installed. True if it marked it."""
+    outcome. Does nothing when sniffio is installed. True if it marked it.
+    Matters only where httpx's own transport is used (a proxy is set):
+    runner/transport.py has no such import."""
     if "sniffio" in sys.modules or importlib.util.find_spec("sniffio") is not None:
         return False
     sys.modules["sniffio"] = None  # type: ignore[assignment]
