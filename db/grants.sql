@@ -8,7 +8,8 @@
 --                          except bearer codes, and the read functions
 --   payments_bearer_codes  the only role that reads ticket codes and pickup
 --                          codes (what a customer shows to get in or collect)
--- The internal functions (schema payments_private) are granted to nobody.
+-- The internal functions and scratch tables (schema payments_private) are
+-- granted to nobody.
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA payments FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments_private FROM PUBLIC;
@@ -17,6 +18,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA payments
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA payments
     FROM payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
 REVOKE ALL ON ALL TABLES IN SCHEMA payments
+    FROM PUBLIC, payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
+REVOKE ALL ON ALL TABLES IN SCHEMA payments_private
     FROM PUBLIC, payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
 GRANT USAGE ON SCHEMA payments TO payments_runner, payments_readonly, payments_operator, payments_bearer_codes;
 

@@ -399,8 +399,10 @@ def test_two_sync_answers_logged_in_one_run_do_not_deadlock(db: psycopg.Connecti
     key webhook_logs.run_id takes FOR KEY SHARE on the run's row -- and then
     payments_private.count_in_run locks that row. Taken FOR UPDATE, that conflicts with every other
     answer's KEY SHARE: two answers of one sync run (sync_once applies up to PAYMENTS_HTTP_CONCURRENCY
-    at once) that both logged before either counted wait for each other. count_in_run takes FOR NO
-    KEY UPDATE, which KEY SHARE does not block (with FOR UPDATE this test deadlocks).
+    at once) that both logged before either counted wait for each other. count_in_run
+    (payments_private.answer_in_run) takes FOR SHARE, which neither KEY SHARE nor another answer's
+    FOR SHARE blocks (with FOR UPDATE this test deadlocks; tests/test_run_answers.py shows that the
+    answers of a run do not wait for each other at all).
 
     Here connection A is stopped between the two halves (its log row written, its count not yet),
     exactly where a concurrent apply_gateway_status can be; B is a real apply_gateway_status of the
@@ -427,9 +429,10 @@ def test_two_sync_answers_logged_in_one_run_do_not_deadlock(db: psycopg.Connecti
 
         thread = threading.Thread(target=answer_b)
         thread.start()
-        for _ in range(200):                    # B waits for A's row lock on the run
-            if db.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                          " AND query LIKE '%apply_gateway_status%'").fetchone()[0]:
+        for _ in range(200):                    # B done, or (a lock that conflicts) waiting for A
+            if not thread.is_alive() or db.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE '%apply_gateway_status%'").fetchone()[0]:
                 break
             threading.Event().wait(0.02)
         try:

@@ -155,6 +155,34 @@ def test_migration_0003_scrubs_signatures_stored_before_it(empty_db_url: str) ->
                     (None, {"body_prefix": '{"order_id": "T-1", "signature_key": "[scrubbed]"'})]
 
 
+def test_rolling_back_0010_keeps_the_answers_of_a_run_still_open(empty_db_url: str) -> None:
+    """A run open across the rollback of 0010.run-answers: the answers counted in
+    payments_private.run_answers are folded into the run's row (where the previous
+    release counts them) before the table goes, none lost, none counted twice."""
+    assert payments("migrate", "--database-url", empty_db_url).returncode == 0
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("SELECT payments.create_ticket_slot('S', 10)")
+        for number in ("R-1", "R-2", "R-3"):
+            conn.execute("SELECT payments.create_ticket_order(%s, '[{\"slot\": \"S\", \"quantity\": 1}]',"
+                         " payments.clock_now() + interval '1 hour', 100000)", (number,))
+        run_id = conn.execute("SELECT DISTINCT run_id FROM payments.start_sync('0', '0', 10,"
+                              " ARRAY['R-1', 'R-2', 'R-3'])").fetchone()[0]
+        conn.execute("SELECT payments.apply_gateway_status('R-1', 'settlement', NULL, 100000, 'tx-1', '200',"
+                     " 'sync', NULL, %s)", (run_id,))
+        conn.execute("SELECT payments.apply_status_not_found('R-2', 'sync', NULL, %s)", (run_id,))
+        conn.execute("SELECT payments.run_failed(%s, 'R-3', 'timeout')", (run_id,))
+    for migration in reversed(MIGRATIONS[MIGRATIONS.index("0010.run-answers"):]):
+        down = payments("migrate", "--rollback", "--database-url", empty_db_url)
+        assert down.returncode == 0, down.stderr
+        assert f"rolled back {migration}" in down.stdout
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('payments_private.run_answers')").fetchone()[0] is None
+        assert conn.execute(
+            "SELECT finished_at, checked, not_found, failed, changed, answered, changed_orders"
+            "  FROM payments.runs WHERE id = %s", (run_id,)).fetchone() == (
+            None, 1, 1, 1, 1, ["R-1", "R-2", "R-3"], ["R-1"])
+
+
 def test_migrate_reads_its_database_url_and_password_from_files(empty_db_url: str, tmp_path: Path) -> None:
     """*_FILE secrets reach the commands that take --database-url from the environment."""
     url_file = tmp_path / "url"

@@ -188,34 +188,17 @@ COMMENT ON FUNCTION payments_private.rederive(bigint, bigint) IS
 -- payments_private.count_in_run(run_id, order_number, changed)
 -- A sync / reconcile answer counts in its (open) run: checked once per
 -- order, changed once per order whose status changed; PM009 for a finished
--- run.
+-- run. An order answered twice in one run (reconcile: Midtrans' answer, then
+-- the local close of its window) is checked once and changed at most once.
+-- Answers of one run do not wait for each other (answer_in_run, runs.sql).
 DROP FUNCTION IF EXISTS payments_private.count_in_run(bigint, boolean);
 CREATE OR REPLACE FUNCTION payments_private.count_in_run(run_id bigint, order_number text, changed boolean)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
-#variable_conflict use_column
-DECLARE
-    r payments.runs;
 BEGIN
-    SELECT * INTO r FROM payments.runs AS x WHERE x.id = count_in_run.run_id AND x.finished_at IS NULL
-       FOR NO KEY UPDATE;   -- not FOR UPDATE: the log rows of concurrent answers hold KEY SHARE on it (FK)
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'run % does not exist or is finished', count_in_run.run_id USING ERRCODE = 'PM009';
-    END IF;
-    -- an order answered twice in one run (reconcile: Midtrans' answer, then
-    -- the local close of its window) is checked once and changed at most once
-    IF NOT count_in_run.order_number = ANY (r.answered)
-       OR (count_in_run.changed AND NOT count_in_run.order_number = ANY (r.changed_orders)) THEN
-        UPDATE payments.runs AS x
-           SET checked = x.checked + CASE WHEN count_in_run.order_number = ANY (x.answered) THEN 0 ELSE 1 END,
-               answered = CASE WHEN count_in_run.order_number = ANY (x.answered) THEN x.answered
-                               ELSE x.answered || count_in_run.order_number END,
-               changed = x.changed + CASE WHEN count_in_run.changed THEN 1 ELSE 0 END,
-               changed_orders = CASE WHEN count_in_run.changed THEN x.changed_orders || count_in_run.order_number
-                                     ELSE x.changed_orders END
-         WHERE x.id = r.id;
-    END IF;
+    PERFORM payments_private.answer_in_run(count_in_run.run_id, count_in_run.order_number, 'checked',
+                                           count_in_run.changed, false);
 END
 $$;
 

@@ -136,16 +136,9 @@ BEGIN
             apply_status_not_found.expiry_grace, true, apply_status_not_found.run_id,
             jsonb_build_object('reason', 'no transaction at Midtrans past expires_at + grace'));
     END IF;
-    IF apply_status_not_found.run_id IS NOT NULL THEN
-        UPDATE payments.runs AS x
-           SET not_found = x.not_found + CASE WHEN o.order_number = ANY (x.answered) THEN 0 ELSE 1 END,
-               answered = CASE WHEN o.order_number = ANY (x.answered) THEN x.answered
-                               ELSE x.answered || o.order_number END
-         WHERE x.id = apply_status_not_found.run_id AND x.finished_at IS NULL;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'run % does not exist or is finished', apply_status_not_found.run_id
-                USING ERRCODE = 'PM009';
-        END IF;
+    IF apply_status_not_found.run_id IS NOT NULL THEN   -- not_found once per order; PM009 for a closed run
+        PERFORM payments_private.answer_in_run(apply_status_not_found.run_id, o.order_number, 'not_found',
+                                               false, false);
     END IF;
     RETURN jsonb_build_object('order_number', o.order_number, 'kind', o.kind,
                               'previous_status', o.status, 'new_status', o.status,

@@ -12,8 +12,9 @@ SELECT payments.start_run('reconcile', 'reconcile') AS run \gset
 
 CREATE TEMP TABLE result AS SELECT payments.expire_order('T-1', 'reconcile', NULL, false, :run) AS r;
 SELECT payments.expire_order('T-LIVE', 'reconcile', NULL, false, :run);
-SELECT is((SELECT checked || '/' || changed FROM payments.runs WHERE id = :run), '2/1',
-          'both calls are counted, one changed an order');
+SELECT is((SELECT (totals ->> 'checked') || '/' || (totals ->> 'changed') FROM payments.recent_runs()
+            WHERE id = :run), '2/1',
+          'both calls are counted in the open run (recent_runs), one changed an order');
 SELECT is((SELECT count(*) FROM payments.webhook_logs WHERE run_id = :run), 2::bigint, 'both logged under the run');
 SELECT is((SELECT detail -> 'effects' -> 0 ->> 'effect' FROM payments.webhook_logs
             WHERE order_number = 'T-1' AND run_id = :run), 'capacity_released', 'the log carries the release');
