@@ -28,6 +28,21 @@ from runner.settings import Settings, SettingsError, parse_duration
 DATABASE_URL_HELP = "PostgreSQL URL (env PAYMENTS_DATABASE_URL), e.g. postgresql://user@host/db"
 
 
+def run_on_fast_loop(coroutine: Awaitable[Any]) -> Any:
+    """Runs ``serve`` and the sync / reconcile / prune commands on uvloop's
+    event loop when it is installed (uvicorn[standard] installs it on Linux
+    and macOS; it is the loop uvicorn picks when it runs an app itself), else
+    on asyncio's. Measured under a confirmed notification load (two
+    alternating pairs): 4.6 -> 3.5 ms of ``serve`` CPU per notification;
+    unconfirmed, 1.32 -> 1.27 ms (docs/BENCHMARKS.md)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)  # type: ignore[arg-type]
+
+
 def _configure_logging(verbose: bool = False) -> None:
     """Logs to stderr in PAYMENTS_LOG_FORMAT (text or json) at PAYMENTS_LOG_LEVEL (--verbose: DEBUG)."""
     from runner import logs
@@ -219,8 +234,8 @@ def serve(database_url: str | None, host: str | None, port: int | None, sync_int
                          reconcile_interval=_duration(reconcile_interval, "--reconcile-interval"))
     _require(settings, database=True, server_key=True)
     _configure_logging(verbose)
-    asyncio.run(serve_forever(settings, run_sync=not no_sync, run_reconcile=not no_reconcile,
-                              run_prune=not no_prune))
+    run_on_fast_loop(serve_forever(settings, run_sync=not no_sync, run_reconcile=not no_reconcile,
+                                   run_prune=not no_prune))
 
 
 def _duration(value: str | None, name: str) -> float | None:
@@ -292,7 +307,7 @@ def _run_job(settings: Settings, job: Callable[..., Awaitable[dict]], title: str
             await pool.close()
 
     _configure_logging()
-    sys.exit(asyncio.run(go()))
+    sys.exit(run_on_fast_loop(go()))
 
 
 @main.command()

@@ -128,3 +128,16 @@ def test_serve_warns_at_start_when_confirmation_is_off(db_url: str) -> None:
         output = proc.stdout.read()
     assert "WARNING" in output and "PAYMENTS_CONFIRM_WITH_STATUS_API is off" in output
     assert SERVER_KEY not in output
+
+
+def test_serve_and_the_jobs_run_on_uvloop_when_it_is_installed() -> None:
+    import asyncio
+
+    import uvloop
+
+    from runner.cli import run_on_fast_loop
+
+    async def loop_type() -> type:
+        return type(asyncio.get_running_loop())
+
+    assert run_on_fast_loop(loop_type()) is uvloop.Loop
