@@ -24,7 +24,11 @@ ReadTimeout, WriteTimeout, ReadError, WriteError, RemoteProtocolError), so a
 caller handles them as it would handle httpx's own transport.
 
 Not here: proxies (runner.midtrans keeps httpx's own transport when a proxy
-environment variable applies to the Midtrans host), HTTP/2, streamed bodies.
+environment variable applies to the Midtrans host), HTTP/2, streamed bodies,
+protocol upgrades, and Happy Eyeballs: a host's addresses are tried one after
+another within the connect timeout (uvloop's create_connection takes no
+happy_eyeballs_delay), so a host whose first address drops packets times out
+where httpx's own transport would race the next one.
 """
 
 from __future__ import annotations
@@ -58,10 +62,15 @@ class _Connection:
         self.idle_since = 0.0
 
     def reusable(self, now: float, expiry: float) -> bool:
-        """Idle for less than ``expiry`` and not closed by the server meanwhile
-        (asyncio reads an idle socket's EOF or reset as it arrives)."""
-        return (now - self.idle_since < expiry and not self.reader.at_eof()
-                and self.reader.exception() is None and not self.writer.is_closing())
+        """Idle for less than ``expiry``, not closed by the server meanwhile
+        (asyncio reads an idle socket's EOF or reset as it arrives), and with
+        nothing received while idle: a server or load balancer may say
+        ``408 Request Timeout`` before it closes an idle connection, and those
+        bytes must never be read as the next request's answer. StreamReader
+        has no public look at its buffer; a rename would fail every test."""
+        return (now - self.idle_since < expiry and not self.reader._buffer
+                and not self.reader.at_eof() and self.reader.exception() is None
+                and not self.writer.is_closing())
 
     def close(self) -> None:
         self.writer.close()
@@ -113,7 +122,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             if connection is None:
                 connection = await self._connect(request, origin, timeouts)
             try:
-                status, headers, reason, content = await self._exchange(
+                status, headers, reason, content, version = await self._exchange(
                     connection, request, body, timeouts, reused)
             except _Stale:
                 connection.close()
@@ -126,11 +135,14 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 raise
             self._put_idle(origin, connection)
             return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content),
-                                  extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason})
+                                  extensions={"http_version": version, "reason_phrase": reason})
 
     def _take_idle(self, origin: tuple[str, str, int]) -> _Connection | None:
         stack = self._idle.get(origin)
+        if not stack:
+            return None
         now = time.monotonic()
+        self._prune(stack, now)
         while stack:
             connection = stack.pop()
             if connection.reusable(now, self._keepalive_expiry):
@@ -138,14 +150,27 @@ class LeanTransport(httpx.AsyncBaseTransport):
             connection.close()
         return None
 
+    def _prune(self, stack: list[_Connection], now: float) -> None:
+        """Closes the connections at the bottom of an idle stack that expired or
+        were closed by the server: after a burst, steady traffic only ever takes
+        the top one, and the rest would otherwise stay open until the next burst."""
+        while stack and not stack[0].reusable(now, self._keepalive_expiry):
+            stack.pop(0).close()
+
     def _put_idle(self, origin: tuple[str, str, int], connection: _Connection) -> None:
         protocol = connection.protocol
-        if self._closed or protocol.our_state is not h11.DONE or protocol.their_state is not h11.DONE:
-            connection.close()   # "Connection: close", or an answer ended by closing
+        if (self._closed or protocol.our_state is not h11.DONE or protocol.their_state is not h11.DONE
+                or protocol.trailing_data[0]):
+            # "Connection: close", an answer ended by closing, or bytes past the
+            # answer's end (never to be read as the next request's answer)
+            connection.close()
             return
         protocol.start_next_cycle()
-        connection.idle_since = time.monotonic()
-        self._idle.setdefault(origin, []).append(connection)
+        now = time.monotonic()
+        connection.idle_since = now
+        stack = self._idle.setdefault(origin, [])
+        stack.append(connection)
+        self._prune(stack, now)
 
     async def _connect(self, request: httpx.Request, origin: tuple[str, str, int],
                        timeouts: dict[str, float | None]) -> _Connection:
@@ -168,7 +193,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def _exchange(self, connection: _Connection, request: httpx.Request, body: bytes,
                         timeouts: dict[str, float | None], reused: bool
-                        ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bytes]:
+                        ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bytes, bytes]:
         protocol = connection.protocol
         try:
             data = protocol.send(h11.Request(method=request.method, target=request.url.raw_path,
@@ -214,9 +239,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
             elif isinstance(event, h11.ConnectionClosed):
                 raise httpx.RemoteProtocolError("the server closed the connection mid-answer",
                                                 request=request)
+            elif event is h11.PAUSED:   # 101 Switching Protocols, or a CONNECT tunnel: not for us
+                raise httpx.RemoteProtocolError("the server switched protocols", request=request)
             # h11.InformationalResponse (1xx): wait for the final answer
         assert answer is not None
-        return answer.status_code, list(answer.headers.raw_items()), answer.reason, b"".join(chunks)
+        return (answer.status_code, list(answer.headers.raw_items()), answer.reason, b"".join(chunks),
+                b"HTTP/" + answer.http_version)
 
     async def _read(self, connection: _Connection, request: httpx.Request, timeout: float | None,
                     may_be_stale: bool) -> bytes:

@@ -117,6 +117,21 @@ class Server:
             send("200 OK", b'{"dropping": true}')
             await writer.drain()
             return False
+        if target == "/408-later":   # answers, then says 408 on the idle connection and closes it
+            send("200 OK", b'{"first": true}')
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            send("408 Request Timeout", b"", "Connection: close")
+            await writer.drain()
+            return False
+        if target == "/trailing":   # an answer with a second one stuck to its end
+            send("200 OK", b'{"answer": true}')
+            send("200 OK", b'{"extra": true}')
+            return True
+        if target == "/upgrade":
+            writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: other\r\nConnection: Upgrade\r\n\r\n")
+            await writer.drain()
+            return False
         if target == "/gzip":
             body = gzip.compress(json.dumps({"transaction_status": "settlement"}).encode())
             writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n")
@@ -359,3 +374,49 @@ def test_ssl_cert_file_replaces_the_ca_bundle(certificate: tuple[Path, Path],
             async with client(s.url) as c:
                 return (await c.get("/ok")).json()
         assert run(main())["target"] == "/ok"
+
+
+def test_bytes_received_on_an_idle_connection_are_never_the_next_answer() -> None:
+    with server() as s:
+        async def main() -> tuple[dict, httpx.Response]:
+            async with client(s.url) as c:
+                first = (await c.get("/408-later")).json()
+                await asyncio.sleep(0.3)   # the 408 and the close arrive while the connection is idle
+                return first, await c.post("/ok", json={"refund": 1})
+        first, answer = run(main())
+    assert first == {"first": True}
+    assert answer.status_code == 200 and answer.json()["target"] == "/ok"
+    assert s.requests == [("GET", "/408-later"), ("POST", "/ok")]
+    assert s.connections == 2
+
+
+def test_bytes_past_the_end_of_an_answer_close_the_connection() -> None:
+    with server() as s:
+        async def main() -> list[dict]:
+            async with client(s.url) as c:
+                return [(await c.get(path)).json() for path in ("/trailing", "/ok")]
+        assert run(main()) == [{"answer": True}, {"target": "/ok", "n": 2}]
+    assert s.connections == 2
+
+
+def test_a_switch_of_protocols_is_an_error_not_a_hang() -> None:
+    with server() as s:
+        async def main() -> None:
+            async with client(s.url) as c:
+                await c.get("/upgrade", headers={"Upgrade": "other", "Connection": "Upgrade"})
+        with pytest.raises(httpx.RemoteProtocolError, match="switched protocols"):
+            run(asyncio.wait_for(main(), 10))
+
+
+def test_idle_connections_left_by_a_burst_are_closed_once_expired() -> None:
+    with server() as s:
+        async def main() -> int:
+            transport = LeanTransport(keepalive_expiry=0.3)
+            async with httpx.AsyncClient(base_url=s.url, transport=transport, timeout=5.0) as c:
+                await asyncio.gather(*(c.get("/slow/100") for _ in range(6)))   # six connections
+                for _ in range(6):   # steady traffic reuses the top one; the five below it expire
+                    await c.get("/ok")
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(0.2)   # the closes reach the server
+                return s.open
+        assert run(main()) == 1   # the five expired ones were closed, not kept until the next burst
