@@ -34,7 +34,6 @@ concurrency 8 and 64.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -43,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -51,7 +49,7 @@ import psycopg
 
 from bench import common, fixtures
 from bench.common import ROOT, Context, Reporter, say
-from bench.webhook_e2e import stop, wait_healthy
+from bench.webhook_e2e import simulator
 from runner.settings import Settings
 from tests.pgserver import free_port
 
@@ -59,20 +57,6 @@ PREFIX = "SY"
 SLOTS = 100
 LATENCY = 0.150        # seconds: a realistic Midtrans Status API answer
 DEFAULTS = Settings()  # what an operator gets without configuring anything
-
-
-@contextlib.contextmanager
-def simulator(port: int, count: int) -> Iterator[str]:
-    """bench/simulator_serve.py with ``count`` pending transactions ``SY-1 .. SY-count``."""
-    cmd = [sys.executable, "-m", "bench.simulator_serve", "--port", str(port), "--server-key",
-           common.SERVER_KEY, "--prefix", PREFIX, "--first", "1", "--count", str(count), "--pending"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(proc, f"{base}/_sim/health", 120, "the simulator", lambda: proc.stdout.read())
-        yield base
-    finally:
-        stop(proc)
 
 
 def set_latency(base: str, seconds: float) -> None:
@@ -153,7 +137,7 @@ def run(ctx: Context, rep: Reporter) -> None:
                          " WHERE order_number LIKE %s", (PREFIX + "-%",))
             fixtures.analyze(conn)
         log_path = Path(tmp) / "sync.log"
-        with simulator(free_port(), orders) as midtrans:
+        with simulator(free_port(), 1, orders, prefix=PREFIX, pending=True) as midtrans:
             say(f"  {orders:,} due pending orders, {orders:,} pending simulator transactions; "
                 f"warm-up sync (0 ms, concurrency 64)")
             set_latency(midtrans, 0.0)

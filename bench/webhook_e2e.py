@@ -107,11 +107,13 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def simulator(port: int, first: int, count: int, delay: float = 0.0) -> Iterator[str]:
-    """bench/simulator_serve.py with ``count`` settled transactions from order ``first``."""
+def simulator(port: int, first: int, count: int, delay: float = 0.0, *, prefix: str = ORDER_PREFIX,
+              pending: bool = False) -> Iterator[str]:
+    """bench/simulator_serve.py with ``count`` settled (or ``pending``) transactions for the
+    orders ``prefix``-``first`` onwards."""
     cmd = [sys.executable, "-m", "bench.simulator_serve", "--port", str(port), "--server-key",
-           common.SERVER_KEY, "--prefix", ORDER_PREFIX, "--first", str(first), "--count", str(count),
-           "--delay", str(delay)]
+           common.SERVER_KEY, "--prefix", prefix, "--first", str(first), "--count", str(count),
+           "--delay", str(delay)] + (["--pending"] if pending else [])
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
